@@ -1,0 +1,101 @@
+"""Users, passwords, API tokens and login throttling."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from mediation.auth.models import ROLES, ApiToken, LoginAttempt, User
+from mediation.errors import FieldError, NotAuthenticated, TooManyRequests, ValidationFailed
+from mediation.i18n import msg
+from mediation.orgs.operations import find_org
+from mediation.security import hash_password, token_digest, verify_password
+from mediation.timeutil import utcnow
+
+MIN_PASSWORD = 8
+
+
+def find_user(session: Session, username: str) -> User | None:
+    """The user called ``username``, or None."""
+    return session.scalar(select(User).where(User.username == username))
+
+
+def create_user(session: Session, username: str, *, role: str, org_code: str, password: str,
+                full_name: str = "", address: str = "") -> User:
+    """Add a user with one role in one org unit."""
+    errors = []
+    username = (username or "").strip()
+    if not username or len(username) > 60 or any(c.isspace() for c in username):
+        errors.append(FieldError("username", msg("invalid_type", expected="1–60 characters, no spaces")))
+    elif find_user(session, username) is not None:
+        errors.append(FieldError("username", msg("invalid_type", expected=f"a new username ('{username}' exists)")))
+    if role not in ROLES:
+        errors.append(FieldError("role", msg("invalid_choice", choices=", ".join(ROLES))))
+    org = find_org(session, org_code)
+    if org is None:
+        errors.append(FieldError("org", msg("unknown_org", code=org_code)))
+    if len(password or "") < MIN_PASSWORD:
+        errors.append(FieldError("password", msg("too_short", min=MIN_PASSWORD)))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    assert org is not None
+    user = User(username=username, role=role, org_unit=org, full_name=full_name.strip(),
+                address=address.strip(), password_hash=hash_password(password),
+                session_token=secrets.token_hex(16))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _check_throttle(session: Session, username: str, now: datetime, max_failures: int,
+                    window: timedelta) -> None:
+    failures = session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.username == username, LoginAttempt.success.is_(False),
+        LoginAttempt.at > now - window)) or 0
+    if failures >= max_failures:
+        raise TooManyRequests(msg("too_many_logins", minutes=int(window.total_seconds() // 60)))
+
+
+def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None,
+                 max_failures: int = 10, window_minutes: int = 15) -> User:
+    """The user whose password this is; 401 if wrong, 429 once more than ``max_failures``
+    failures for this username fell within the window. Every attempt is recorded."""
+    now = now or utcnow()
+    window = timedelta(minutes=window_minutes)
+    _check_throttle(session, username, now, max_failures, window)
+    user = find_user(session, username)
+    ok = verify_password(user.password_hash if user else None, password) and bool(user and user.active)
+    session.add(LoginAttempt(username=username[:60], at=now, success=ok))
+    session.flush()
+    if not ok or user is None:
+        raise NotAuthenticated(msg("bad_credentials"))
+    return user
+
+
+def issue_token(session: Session, user: User, *, ttl_hours: int = 12,
+                now: datetime | None = None) -> tuple[str, datetime]:
+    """A new bearer token for ``user`` and when it expires; only its digest is stored."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    expires = now + timedelta(hours=ttl_hours)
+    session.add(ApiToken(token_hash=token_digest(token), user_id=user.id, expires_at=expires))
+    session.execute(delete(ApiToken).where(ApiToken.expires_at < now))
+    session.flush()
+    return token, expires
+
+
+def user_for_token(session: Session, token: str, *, now: datetime | None = None) -> User | None:
+    """The active user a bearer token belongs to, if it has not expired."""
+    now = now or utcnow()
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    if row is None or row.expires_at < now or not row.user.active:
+        return None
+    return row.user
+
+
+def rotate_session_token(user: User) -> None:
+    """Invalidate every session cookie of ``user`` (logout, password change)."""
+    user.session_token = secrets.token_hex(16)

@@ -1,0 +1,61 @@
+"""Conflicts of interest a mediator should know about (人民调解法 art. 23; DESIGN.md §2).
+
+Mediators are neighbours. When a case gets a new handler the engine looks for links it can
+see: the same address as a party, the same surname and building, or an earlier case in which
+the mediator and a party of this case were both parties. These are warnings, not refusals:
+the parties may still accept the mediator, and ``reassign`` records why one stepped aside.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mediation.auth.models import User
+from mediation.cases.models import Case, Party
+from mediation.i18n import Msg, msg
+
+_BUILDING = re.compile(r"^(.*?\d+\s*(?:幢|栋|号楼|座))")
+
+
+def building_of(address: str) -> str | None:
+    """The building part of a Chinese address: ``红石板社区3幢2单元401室`` → ``红石板社区3幢``."""
+    match = _BUILDING.match((address or "").replace(" ", ""))
+    return match.group(1) if match else None
+
+
+def _norm(address: str) -> str:
+    return re.sub(r"\s+", "", address or "")
+
+
+def find_conflicts(session: Session, case: Case, mediator: User) -> list[Msg]:
+    """Warnings about links between ``mediator`` and the parties of ``case``."""
+    warnings: list[Msg] = []
+    name = mediator.display_name
+    home = _norm(mediator.address)
+    building = building_of(home)
+    for party in case.parties:
+        paddr = _norm(party.address)
+        if home and paddr and home == paddr:
+            warnings.append(msg("coi_same_address", mediator=name, party=party.name,
+                                address=party.address))
+        elif (building and building_of(paddr) == building and mediator.full_name
+              and party.kind == "person" and party.name[:1] == mediator.full_name[:1]):
+            warnings.append(msg("coi_same_building", mediator=name, party=party.name,
+                                building=building))
+    if mediator.full_name:
+        # Earlier cases in which the mediator (by name) and one of these parties were parties.
+        names = {p.name for p in case.parties}
+        earlier = session.execute(
+            select(Case.case_no, Party.case_id).join(Party, Party.case_id == Case.id)
+            .where(Party.name == mediator.full_name, Case.id != case.id)
+        ).all()
+        for case_no, other_id in earlier:
+            shared = session.scalars(select(Party.name).where(
+                Party.case_id == other_id, Party.name.in_(names))).all()
+            for pname in sorted(set(shared)):
+                warnings.append(msg("coi_earlier_case", mediator=name, party=pname,
+                                    case_no=case_no))
+    return warnings

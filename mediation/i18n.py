@@ -1,0 +1,152 @@
+"""Messages in zh-CN (default) and en for the engine, the API and the command line.
+
+Messages are looked up by key so that code outside Flask (CLI, workers) can say the same thing
+in either language. Web pages use Flask-Babel for their own text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_LANG = "zh-CN"
+LANGS = ("zh-CN", "en")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # generic input errors
+    "required": ("此项为必填项", "This field is required"),
+    "blank": ("不能为空", "Must not be blank"),
+    "too_long": ("长度不能超过{max}个字符", "Must be at most {max} characters"),
+    "too_short": ("长度不能少于{min}个字符", "Must be at least {min} characters"),
+    "invalid_type": ("格式不正确，应为{expected}", "Invalid value, expected {expected}"),
+    "invalid_choice": ("取值无效，可选：{choices}", "Invalid value; choose one of: {choices}"),
+    "invalid_date": ("日期格式不正确（应为 YYYY-MM-DD）", "Not a date (use YYYY-MM-DD)"),
+    "invalid_datetime": ("时间格式不正确（应为 ISO 8601）", "Not a date and time (use ISO 8601)"),
+    "unknown_field": ("不允许的字段", "Unknown field"),
+    "out_of_range": ("取值超出范围", "Value out of range"),
+    "invalid_phone": ("手机号码格式不正确", "Not a valid phone number"),
+    "invalid_id_number": ("身份证号码格式不正确", "Not a valid ID number"),
+    "must_be_true": ("必须确认", "Must be confirmed (true)"),
+    "not_a_list": ("应为列表", "Must be a list"),
+    "list_too_long": ("最多{max}项", "At most {max} items"),
+    "list_too_short": ("至少需要{min}项", "At least {min} items needed"),
+    # problem titles
+    "bad_request": ("请求格式错误", "Bad request"),
+    "body_not_json": ("请求体不是有效的 JSON", "The request body is not valid JSON"),
+    "body_not_object": ("请求体应为 JSON 对象", "The request body must be a JSON object"),
+    "invalid_input": ("提交的内容有误", "Invalid input"),
+    "unauthorized": ("未登录或登录已过期", "Not signed in, or the session has expired"),
+    "bad_credentials": ("用户名或密码错误", "Wrong username or password"),
+    "too_many_logins": ("登录失败次数过多，请{minutes}分钟后再试",
+                        "Too many failed logins; try again in {minutes} minutes"),
+    "forbidden": ("无权执行此操作", "You may not do this"),
+    "not_found": ("未找到", "Not found"),
+    "case_not_found": ("案件不存在或无权查看", "No such case, or not visible to you"),
+    "conflict": ("操作冲突", "Conflict"),
+    "stale_version": ("案件已被他人更新（当前版本 {current}，提交版本 {expected}），请刷新后重试",
+                      "The case has changed (version {current}, you sent {expected}); "
+                      "reload and try again"),
+    "wrong_state": ("案件当前状态为“{state}”，不能执行“{trigger}”",
+                    "The case is '{state}': '{trigger}' cannot be done now"),
+    "unknown_trigger": ("流程“{workflow}”中没有操作“{trigger}”",
+                        "Workflow '{workflow}' has no trigger '{trigger}'"),
+    "unknown_action": ("流程“{workflow}”中没有登记事项“{action}”",
+                       "Workflow '{workflow}' has no action '{action}'"),
+    "unknown_workflow": ("没有名为“{name}”的流程", "No workflow called '{name}'"),
+    "payload_too_large": ("请求内容过大（上限 {limit} 字节）",
+                          "The request is too large (limit {limit} bytes)"),
+    "method_not_allowed": ("不支持此请求方法", "Method not allowed"),
+    "internal_error": ("服务器内部错误", "Internal server error"),
+    "idempotency_mismatch": ("同一 Idempotency-Key 已用于不同的请求内容",
+                             "This Idempotency-Key was used with a different request body"),
+    # permissions
+    "role_not_allowed": ("“{role}”角色不能执行“{trigger}”", "The role '{role}' may not '{trigger}'"),
+    "nobody_allowed": ("流程未规定谁可执行“{trigger}”", "Nobody may '{trigger}': no role declared"),
+    "not_handler": ("只有承办人（{handler}）或所在街道的审查员可以执行“{trigger}”",
+                    "Only the handler ({handler}) or a reviewer of the street may '{trigger}'"),
+    "outside_unit": ("案件不在您所在单位的辖区内", "The case is outside your unit"),
+    "action_wrong_state": ("案件当前状态为“{state}”，不能登记“{action}”",
+                           "The case is '{state}': '{action}' cannot be recorded now"),
+    "terminal_state": ("案件已结案", "The case is closed"),
+    # references
+    "unknown_grid": ("网格“{code}”不存在", "No grid '{code}'"),
+    "not_a_grid": ("“{code}”不是网格", "'{code}' is not a grid"),
+    "grid_outside_unit": ("网格“{code}”不在您的辖区内", "Grid '{code}' is outside your unit"),
+    "unknown_user": ("用户“{username}”不存在", "No user '{username}'"),
+    "user_wrong_role": ("用户“{username}”不是{role}", "User '{username}' is not a {role}"),
+    "user_out_of_reach": ("用户“{username}”不在本案件所属辖区",
+                          "User '{username}' does not serve this case's area"),
+    "unknown_party": ("当事人“{party}”不属于本案", "Party '{party}' is not in this case"),
+    "unknown_org": ("单位“{code}”不存在", "No org unit '{code}'"),
+    # guards
+    "guard_agreement_missing": ("尚未制作书面调解协议，也未登记口头协议",
+                                "No written agreement and no registered oral agreement"),
+    "guard_agreement_incomplete": ("调解协议尚不完整：{missing}",
+                                   "The agreement is incomplete: {missing}"),
+    "guard_signatures_missing": ("以下各方尚未签名：{missing}",
+                                 "Not yet signed by: {missing}"),
+    "guard_no_follow_up": ("尚未记录结果为“已履行”的回访",
+                           "No follow-up visit with the result 'performed' is recorded"),
+    "agreement_fixed": ("协议已生效，不能再修改", "The agreement is in force and cannot change"),
+    "agreement_closed": ("案件当前状态为“{state}”，不能制作或签署协议",
+                         "The case is '{state}': the agreement cannot be drafted or signed now"),
+    "no_agreement": ("尚未制作调解协议", "There is no agreement yet"),
+    "already_signed": ("该方已签名", "Already signed"),
+    "mediator_unassigned": ("案件尚无承办调解员，无法代表调解员签名",
+                            "The case has no mediator to sign"),
+    # conflicts of interest
+    "coi_same_address": ("调解员{mediator}与当事人{party}住址相同（{address}）",
+                         "Mediator {mediator} lives at the same address as party {party}"),
+    "coi_same_building": ("调解员{mediator}与当事人{party}同姓且住同一楼栋（{building}）",
+                          "Mediator {mediator} shares a surname and building with party {party}"),
+    "coi_earlier_case": ("调解员{mediator}曾与当事人{party}同为案件{case_no}的当事人",
+                         "Mediator {mediator} was a party with {party} in case {case_no}"),
+}
+
+
+def negotiate(header: str | None) -> str:
+    """Pick ``zh-CN`` or ``en`` from an ``Accept-Language`` header (zh-CN when absent)."""
+    if not header:
+        return DEFAULT_LANG
+    best, best_q = DEFAULT_LANG, -1.0
+    for part in header.split(","):
+        bits = part.strip().split(";")
+        tag = bits[0].strip().lower()
+        q = 1.0
+        for b in bits[1:]:
+            if b.strip().startswith("q="):
+                try:
+                    q = float(b.strip()[2:])
+                except ValueError:
+                    q = 0.0
+        lang = "en" if tag.startswith("en") else "zh-CN" if tag.startswith("zh") else None
+        if lang and q > best_q:
+            best, best_q = lang, q
+    return best
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A message key with its parameters, rendered in a language when shown."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, lang: str = DEFAULT_LANG) -> str:
+        """The message text in ``lang``."""
+        zh, en = MESSAGES[self.key]
+        template = en if lang.startswith("en") else zh
+        params = {k: (v.get(lang) if hasattr(v, "get") and not isinstance(v, dict) else v)
+                  for k, v in self.params.items()}
+        return template.format(**params)
+
+    def both(self) -> dict[str, str]:
+        """The message in every language (stored in events and logs)."""
+        return {lang: self.render(lang) for lang in LANGS}
+
+
+def msg(key: str, **params: Any) -> Msg:
+    """Shorthand for :class:`Msg`."""
+    if key not in MESSAGES:
+        raise KeyError(f"no message {key!r}")
+    return Msg(key, params)

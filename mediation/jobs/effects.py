@@ -1,0 +1,63 @@
+"""The side effects a definition may name (``effects = [{ name = ... }]``).
+
+Queued effects run from the outbox after the transaction commits (in-process in the embedded
+setup, in Celery workers at scale); inline ones run inside the transition's transaction.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mediation.auth.models import User
+from mediation.cases.models import Case
+from mediation.workflow.models import Event, OutboxRow
+from mediation.workflow.registry import effect
+
+log = logging.getLogger(__name__)
+
+
+@effect("render", params=("document",))
+def render(session: Session, row: OutboxRow) -> None:
+    """Render (or refresh) a printed document of the case: see mediation.documents."""
+    documents = importlib.import_module("mediation.documents.jobs")
+    documents.render_job(session, row)
+
+
+@effect("notify", params=("target",))
+def notify(session: Session, row: OutboxRow) -> None:
+    """Tell someone outside the system (e.g. the police post of a high-risk case).
+
+    No gateway to police posts or SMS exists yet: the notice is written to the log, which
+    the deployment's log shipping forwards; the case's event already records that it was
+    sent. A gateway plugs in here.
+    """
+    log.warning("NOTIFY %s: case %s (event %s) %s", row.payload.get("target"), row.case_id,
+                row.event_seq, row.payload)
+
+
+@effect("open_case", inline=True, params=("workflow",))
+def open_case(session: Session, engine: Any, case: Case, event: Event, params: dict[str, Any],
+              actor: User | None, now: datetime) -> None:
+    """Open a case of another workflow from this one (a consultation converted into a
+    mediation case): same grid, category, title, description and parties."""
+    parties = [
+        {"role": p.role, "kind": p.kind, "name": p.name, "sex": p.sex,
+         "birth_year": p.birth_year, "ethnicity": p.ethnicity, "occupation": p.occupation,
+         "address": p.address, "employer": p.employer,
+         "legal_representative": p.legal_representative,
+         "representative_title": p.representative_title,
+         "phone": engine.cipher.decrypt(p.phone_enc),
+         "id_number": engine.cipher.decrypt(p.id_number_enc)}
+        for p in case.parties
+    ]
+    opened = engine.start_case(
+        session, workflow=params["workflow"], grid_code=case.grid.code, category=case.category,
+        risk_level=case.risk_level, title=case.title, description=case.description,
+        parties=parties, source="consultation", actor=actor, now=now, origin=case)
+    engine.record(session, case, "system", "opened_case", actor,
+                  {"case_no": opened.case.case_no, "case_id": opened.case.id}, now)

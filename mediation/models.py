@@ -1,0 +1,21 @@
+"""Imports every model so that ``Base.metadata`` knows all tables (Alembic, create_all)."""
+
+from mediation.auth.models import ApiToken, LoginAttempt, User
+from mediation.cases.models import (
+    Agreement,
+    AgreementTerm,
+    Case,
+    CaseCounter,
+    IdempotencyKey,
+    Party,
+    PiiAccess,
+    Signature,
+)
+from mediation.orgs.models import OrgUnit
+from mediation.workflow.models import Deadline, DefinitionVersion, Event, OutboxRow
+
+__all__ = [
+    "Agreement", "AgreementTerm", "ApiToken", "Case", "CaseCounter", "Deadline",
+    "DefinitionVersion", "Event", "IdempotencyKey", "LoginAttempt", "OrgUnit", "OutboxRow",
+    "Party", "PiiAccess", "Signature", "User",
+]

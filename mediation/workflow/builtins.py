@@ -1,0 +1,189 @@
+"""The built-in guards, deadline anchors and field types a definition may name."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import select
+
+from mediation.auth.models import User
+from mediation.cases.models import Agreement
+from mediation.i18n import msg
+from mediation.timeutil import parse_iso
+from mediation.workflow.definition import FieldDef
+from mediation.workflow.models import Event
+from mediation.workflow.registry import FieldContext, GuardContext, anchor, field_type, guard
+
+# The actions these guards look for. Action names, like the guards themselves, are the
+# vocabulary of people's mediation (DESIGN.md §2); states and triggers stay in the definition.
+ORAL_AGREEMENT = "register_oral_agreement"
+FOLLOW_UP = "record_follow_up"
+PERFORMED = "performed"
+
+TEXT_MAX = 5000
+NAMES_MAX = 50
+
+
+def agreement_gaps(agreement: Agreement) -> list[str]:
+    """What a written agreement still lacks before it can be signed (人民调解法 art. 29)."""
+    gaps = []
+    if not agreement.facts.strip():
+        gaps.append("facts")
+    if not agreement.dispute_matters.strip():
+        gaps.append("dispute_matters")
+    if not agreement.terms:
+        gaps.append("terms")
+    if not agreement.performance_method.strip():
+        gaps.append("performance_method")
+    return gaps
+
+
+def missing_signers(agreement: Agreement) -> list[str]:
+    """Names of the parties (and the mediator) who have not signed yet."""
+    signed = {s.signer for s in agreement.signatures}
+    missing = [p.name for p in agreement.case.parties if str(p.id) not in signed]
+    if "mediator" not in signed:
+        missing.append("调解员")
+    return missing
+
+
+def _has_action(ctx: GuardContext, action: str, since: datetime | None = None,
+                **data: Any) -> bool:
+    stmt = select(Event.data, Event.at).where(
+        Event.case_id == ctx.case.id, Event.kind == "action", Event.name == action)
+    for ev_data, at in ctx.session.execute(stmt):
+        if since is not None and at < since:
+            continue
+        if all(ev_data.get(k) == v for k, v in data.items()):
+            return True
+    return False
+
+
+@guard("agreement_in_force")
+def agreement_in_force(ctx: GuardContext) -> Any:
+    """A written agreement complete and signed by every party and the mediator, or a
+    registered oral agreement."""
+    if _has_action(ctx, ORAL_AGREEMENT, since=ctx.case.created_at):
+        return None
+    agreement = ctx.case.agreement
+    if agreement is None:
+        return msg("guard_agreement_missing")
+    gaps = agreement_gaps(agreement)
+    if gaps:
+        return msg("guard_agreement_incomplete", missing=", ".join(gaps))
+    missing = missing_signers(agreement)
+    if missing:
+        return msg("guard_signatures_missing", missing="、".join(missing))
+    return None
+
+
+@guard("follow_up_performed")
+def follow_up_performed(ctx: GuardContext) -> Any:
+    """A follow-up visit with the result ``performed`` recorded in the current state."""
+    if _has_action(ctx, FOLLOW_UP, since=ctx.case.state_entered_at, result=PERFORMED):
+        return None
+    return msg("guard_no_follow_up")
+
+
+@anchor("entered")
+def entered(_session: Any, _case: Any, now: datetime) -> datetime:
+    """Deadlines count from entering the state."""
+    return now
+
+
+@anchor("last_performance_date")
+def last_performance_date(_session: Any, case: Any, now: datetime) -> datetime:
+    """The end of the last day by which the agreement is to be performed (China time), or
+    entering the state when no date is set (an oral agreement)."""
+    agreement = case.agreement
+    dates: list[date] = []
+    if agreement is not None:
+        dates += [t.due_date for t in agreement.terms if t.due_date]
+        if agreement.performance_deadline:
+            dates.append(agreement.performance_deadline)
+    if not dates:
+        return now
+    from mediation.cases.numbering import CST
+
+    return datetime.combine(max(dates), time(23, 59, 59)) - CST
+
+
+def _bad(key: str, **params: Any) -> ValueError:
+    return ValueError(msg(key, **params))
+
+
+@field_type("text")
+def text_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
+    """A non-blank text of at most 5000 characters."""
+    if not isinstance(value, str):
+        raise _bad("invalid_type", expected="text")
+    value = value.strip()
+    if not value:
+        raise _bad("blank")
+    if len(value) > TEXT_MAX:
+        raise _bad("too_long", max=TEXT_MAX)
+    return value
+
+
+@field_type("date")
+def date_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
+    """An ISO 8601 date (a date-time is cut to its date); stored as ``YYYY-MM-DD``."""
+    if not isinstance(value, str):
+        raise _bad("invalid_date")
+    try:
+        return date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        try:
+            return parse_iso(value.strip()).date().isoformat()
+        except ValueError:
+            raise _bad("invalid_date") from None
+
+
+@field_type("confirm")
+def confirm_field(value: Any, fd: FieldDef, ctx: FieldContext) -> bool:
+    """Must be JSON ``true``."""
+    if value is not True:
+        raise _bad("must_be_true")
+    return True
+
+
+@field_type("choice")
+def choice_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
+    """One of the field's ``choices``."""
+    if not isinstance(value, str) or value not in fd.choices:
+        raise _bad("invalid_choice", choices=", ".join(fd.choices))
+    return value
+
+
+@field_type("names")
+def names_field(value: Any, fd: FieldDef, ctx: FieldContext) -> list[str]:
+    """A list of names (a single text is split on 、，, and spaces)."""
+    if isinstance(value, str):
+        import re
+
+        value = [v for v in re.split(r"[、，,;；\s]+", value) if v]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _bad("not_a_list")
+    names = [v.strip() for v in value if v.strip()]
+    if len(names) > NAMES_MAX:
+        raise _bad("list_too_long", max=NAMES_MAX)
+    if any(len(n) > 100 for n in names):
+        raise _bad("too_long", max=100)
+    return names
+
+
+@field_type("user")
+def user_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
+    """The username of an active user (of the field's role, if it names one) whose unit
+    serves the case's grid."""
+    if not isinstance(value, str) or not value.strip():
+        raise _bad("invalid_type", expected="username")
+    user = ctx.session.scalar(select(User).where(User.username == value.strip()))
+    if user is None or not user.active:
+        raise _bad("unknown_user", username=value)
+    if fd.role and user.role != fd.role:
+        raise _bad("user_wrong_role", username=value, role=fd.role)
+    if ctx.case is not None and not user.org_unit.contains(ctx.case.grid):
+        raise _bad("user_out_of_reach", username=value)
+    return user.username

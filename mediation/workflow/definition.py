@@ -1,0 +1,352 @@
+"""Workflow definitions: TOML files in workflows/ read into plain, frozen objects.
+
+Loading checks the *shape* of a file (tables, keys, types) and collects every problem it finds;
+the meaning (unknown names, reachability, ...) is checked by :mod:`mediation.workflow.check`.
+A definition's version is the content hash of its file, so a case can pin the exact text it
+started on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from mediation.timeutil import parse_duration
+
+DEADLINE_KINDS = ("remind", "fire", "overdue")
+
+
+class DefinitionError(Exception):
+    """A definition could not be read; ``problems`` lists every reason."""
+
+    def __init__(self, source: str, problems: list[str]):
+        super().__init__(f"{source}: " + "; ".join(problems))
+        self.source = source
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text in Chinese and English."""
+
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang`` (``zh-CN`` or ``en``)."""
+        return self.en if lang.startswith("en") else self.zh
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A named side effect with its parameters, queued in the outbox."""
+
+    name: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DeadlineDef:
+    """A deadline set on entering a state."""
+
+    kind: str  # remind | fire | overdue
+    after: timedelta
+    after_text: str
+    reason: Label
+    fire: str | None = None
+    anchor: str = "entered"
+
+
+@dataclass(frozen=True)
+class StateDef:
+    """One state of a workflow."""
+
+    name: str
+    label: Label
+    terminal: bool = False
+    outcome: str | None = None
+    deadlines: tuple[DeadlineDef, ...] = ()
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """A piece of data a trigger or action may ask for."""
+
+    name: str
+    type: str
+    label: Label
+    role: str | None = None
+    default: str | None = None
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TransitionDef:
+    """A trigger: from where to where, who may fire it and what it needs."""
+
+    trigger: str
+    label: Label
+    sources: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...]
+    roles_from: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    requires: tuple[str, ...] = ()
+    guards: tuple[str, ...] = ()
+    assign: str | None = None
+    conflict_check: bool = False
+    effects: tuple[Effect, ...] = ()
+
+    def roles_for(self, source: str) -> tuple[str, ...]:
+        """The roles that may fire this trigger from ``source``."""
+        return self.roles_from.get(source, self.roles)
+
+
+@dataclass(frozen=True)
+class ActionDef:
+    """An action: a fact recorded without moving the case."""
+
+    name: str
+    label: Label
+    requires: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    states: tuple[str, ...] | None = None  # None: every state
+    roles: tuple[str, ...] = ()
+    open: bool = False  # anyone who can see the case
+    assign: str | None = None
+    conflict_check: bool = False
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    """Something the system does on its own, e.g. escalate a high-risk report at once."""
+
+    on: str
+    when: dict[str, Any]
+    fire: str
+    data: dict[str, Any]
+    effects: tuple[Effect, ...] = ()
+
+
+@dataclass(frozen=True)
+class AgreementDef:
+    """When and by whom the written agreement may be drafted and signed."""
+
+    states: tuple[str, ...]
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A whole workflow definition, pinned by ``version`` (hash of the file's bytes)."""
+
+    name: str
+    version: str
+    label: Label
+    initial: str
+    number_series: str
+    supervisor_role: str | None
+    legal_role: str | None
+    states: dict[str, StateDef]
+    transitions: dict[str, TransitionDef]
+    actions: dict[str, ActionDef]
+    fields: dict[str, FieldDef]
+    rules: tuple[RuleDef, ...]
+    agreement: AgreementDef | None
+    source: str  # the TOML text
+
+    def state(self, name: str) -> StateDef:
+        """The state called ``name``."""
+        return self.states[name]
+
+    def is_terminal(self, state: str) -> bool:
+        """Whether ``state`` ends the case."""
+        return self.states[state].terminal
+
+    def transitions_from(self, state: str) -> list[TransitionDef]:
+        """Every trigger that can fire from ``state``, in file order."""
+        return [t for t in self.transitions.values() if state in t.sources]
+
+
+def _version(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+class _Reader:
+    """Reads tables of a parsed TOML document, noting problems instead of failing at once."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def str(self, table: dict[str, Any], key: str, where: str, default: str | None = None,
+            required: bool = True) -> str:
+        value = table.get(key, default)
+        if value is None:
+            if required:
+                self.problems.append(f"{where}: missing '{key}'")
+            return ""
+        if not isinstance(value, str):
+            self.problems.append(f"{where}: '{key}' must be a string")
+            return ""
+        return value
+
+    def strs(self, table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problems.append(f"{where}: '{key}' must be a list of names")
+            return ()
+        return tuple(value)
+
+    def label(self, table: dict[str, Any], where: str, key: str = "label") -> Label:
+        zh = self.str(table, key, where)
+        en = self.str(table, key + "_en", where, default=zh, required=False)
+        return Label(zh, en or zh)
+
+    def effects(self, table: dict[str, Any], where: str) -> tuple[Effect, ...]:
+        out = []
+        for i, item in enumerate(table.get("effects", [])):
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                self.problems.append(f"{where}: effect {i + 1} needs a 'name'")
+                continue
+            params = {k: v for k, v in item.items() if k != "name"}
+            out.append(Effect(item["name"], params))
+        return tuple(out)
+
+    def table(self, doc: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+        value = doc.get(key, {})
+        if not isinstance(value, dict):
+            self.problems.append(f"{where}: '{key}' must be a table")
+            return {}
+        return value
+
+
+def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
+    """Read a definition from TOML bytes; raise :class:`DefinitionError` naming every problem."""
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise DefinitionError(source, [f"not valid TOML: {exc}"]) from exc
+    r = _Reader()
+    name = r.str(doc, "name", "definition")
+    label = r.label(doc, "definition")
+    initial = r.str(doc, "initial", "definition")
+
+    states: dict[str, StateDef] = {}
+    for sname, st in r.table(doc, "states", "definition").items():
+        where = f"state '{sname}'"
+        if not isinstance(st, dict):
+            r.problems.append(f"{where}: must be a table")
+            continue
+        deadlines = []
+        for i, d in enumerate(st.get("deadlines", [])):
+            dwhere = f"{where} deadline {i + 1}"
+            if not isinstance(d, dict):
+                r.problems.append(f"{dwhere}: must be a table")
+                continue
+            kind = r.str(d, "kind", dwhere)
+            if kind and kind not in DEADLINE_KINDS:
+                r.problems.append(f"{dwhere}: unknown kind '{kind}' (use {', '.join(DEADLINE_KINDS)})")
+            after_text = r.str(d, "after", dwhere)
+            try:
+                after = parse_duration(after_text) if after_text else timedelta(0)
+            except ValueError as exc:
+                r.problems.append(f"{dwhere}: {exc}")
+                after = timedelta(0)
+            fire = d.get("fire")
+            if kind == "fire" and not isinstance(fire, str):
+                r.problems.append(f"{dwhere}: kind 'fire' needs the trigger to 'fire'")
+            deadlines.append(DeadlineDef(
+                kind=kind, after=after, after_text=after_text,
+                reason=r.label(d, dwhere, "reason"),
+                fire=fire if isinstance(fire, str) else None,
+                anchor=r.str(d, "anchor", dwhere, default="entered"),
+            ))
+        states[sname] = StateDef(
+            name=sname, label=r.label(st, where), terminal=bool(st.get("terminal", False)),
+            outcome=st.get("outcome"), deadlines=tuple(deadlines),
+        )
+
+    fields: dict[str, FieldDef] = {}
+    for fname, f in r.table(doc, "fields", "definition").items():
+        where = f"field '{fname}'"
+        if not isinstance(f, dict):
+            r.problems.append(f"{where}: must be a table")
+            continue
+        fields[fname] = FieldDef(
+            name=fname, type=r.str(f, "type", where), label=r.label(f, where),
+            role=f.get("role"), default=f.get("default"), choices=tuple(f.get("choices", ())),
+        )
+
+    transitions: dict[str, TransitionDef] = {}
+    for trig, t in r.table(doc, "transitions", "definition").items():
+        where = f"trigger '{trig}'"
+        if not isinstance(t, dict):
+            r.problems.append(f"{where}: must be a table")
+            continue
+        roles_from_raw = t.get("roles_from", {})
+        roles_from = {}
+        if isinstance(roles_from_raw, dict):
+            roles_from = {k: r.strs(roles_from_raw, k, where) for k in roles_from_raw}
+        else:
+            r.problems.append(f"{where}: 'roles_from' must be a table")
+        transitions[trig] = TransitionDef(
+            trigger=trig, label=r.label(t, where), sources=r.strs(t, "from", where),
+            dest=r.str(t, "to", where), roles=r.strs(t, "roles", where), roles_from=roles_from,
+            requires=r.strs(t, "requires", where), guards=r.strs(t, "guards", where),
+            assign=t.get("assign"), conflict_check=bool(t.get("conflict_check", False)),
+            effects=r.effects(t, where),
+        )
+        if not transitions[trig].sources:
+            r.problems.append(f"{where}: 'from' names no state")
+
+    actions: dict[str, ActionDef] = {}
+    for aname, a in r.table(doc, "actions", "definition").items():
+        where = f"action '{aname}'"
+        if not isinstance(a, dict):
+            r.problems.append(f"{where}: must be a table")
+            continue
+        actions[aname] = ActionDef(
+            name=aname, label=r.label(a, where), requires=r.strs(a, "requires", where),
+            optional=r.strs(a, "optional", where),
+            states=r.strs(a, "states", where) if "states" in a else None,
+            roles=r.strs(a, "roles", where), open=bool(a.get("open", False)),
+            assign=a.get("assign"), conflict_check=bool(a.get("conflict_check", False)),
+        )
+
+    rules = []
+    for i, rule in enumerate(doc.get("rules", [])):
+        where = f"rule {i + 1}"
+        if not isinstance(rule, dict):
+            r.problems.append(f"{where}: must be a table")
+            continue
+        rules.append(RuleDef(
+            on=r.str(rule, "on", where), when=dict(rule.get("when", {})),
+            fire=r.str(rule, "fire", where), data=dict(rule.get("data", {})),
+            effects=r.effects(rule, where),
+        ))
+
+    agreement = None
+    if "agreement" in doc:
+        a = r.table(doc, "agreement", "definition")
+        agreement = AgreementDef(states=r.strs(a, "states", "agreement"),
+                                 roles=r.strs(a, "roles", "agreement"))
+
+    if r.problems:
+        raise DefinitionError(source, r.problems)
+    return Definition(
+        name=name, version=_version(raw), label=label, initial=initial,
+        number_series=str(doc.get("number_series", "")),
+        supervisor_role=doc.get("supervisor_role"), legal_role=doc.get("legal_role"),
+        states=states, transitions=transitions, actions=actions, fields=fields,
+        rules=tuple(rules), agreement=agreement, source=raw.decode("utf-8"),
+    )
+
+
+def load_file(path: Path) -> Definition:
+    """Read one definition file."""
+    return parse_definition(path.read_bytes(), str(path))

@@ -1,0 +1,486 @@
+"""The engine: fires triggers, records actions and sweeps deadlines, for any definition.
+
+Every change is one database transaction (DESIGN.md §3): lock the case (row lock on
+PostgreSQL; SQLite transactions begin IMMEDIATE), compare ``expected_version``, check scope,
+role, required data and guards (each failure with a reason a person understands), change the
+state, append the event, replace the deadlines, queue the side effects in the outbox. The
+engine flushes but never commits: the caller's unit of work (request, command, job) does.
+
+Nothing here knows a state or trigger by name: everything comes from the definition.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mediation.auth.models import LEGAL_ROLE, User
+from mediation.cases import permissions
+from mediation.cases.conflicts import find_conflicts
+from mediation.cases.models import CATEGORIES, RISK_LEVELS, SOURCES, Case, Party
+from mediation.cases.numbering import next_case_no
+from mediation.db import Database
+from mediation.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    MediationError,
+    NotFound,
+    ValidationFailed,
+)
+from mediation.i18n import Msg, msg
+from mediation.orgs.models import OrgUnit
+from mediation.security import FieldCipher
+from mediation.timeutil import utcnow
+from mediation.workflow import registry
+from mediation.workflow.audit import append_event
+from mediation.workflow.definition import Definition, Effect, FieldDef, TransitionDef
+from mediation.workflow.models import Deadline, Event, OutboxRow
+from mediation.workflow.store import DefinitionStore, WrongState
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "system"
+
+
+@dataclass
+class Outcome:
+    """What a change did: the case after it, the event it appended, warnings to show."""
+
+    case: Case
+    event: Event
+    warnings: list[Msg] = field(default_factory=list)
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did."""
+
+    due: int = 0
+    fired: int = 0
+    skipped: int = 0
+    errors: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def _actor_name(actor: User | None) -> str:
+    return actor.username if actor is not None else SYSTEM
+
+
+class Engine:
+    """Runs cases along their pinned definitions."""
+
+    def __init__(self, store: DefinitionStore, cipher: FieldCipher):
+        self.store = store
+        self.cipher = cipher
+        registry.ensure_loaded()
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def definition(self, session: Session, case: Case) -> Definition:
+        """The definition version ``case`` is pinned to."""
+        return self.store.get(session, case.workflow, case.definition_version)
+
+    def lock_case(self, session: Session, case_id: int) -> Case:
+        """Load a case for change, holding its row lock until the transaction ends."""
+        stmt = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
+        if session.get_bind().dialect.name != "sqlite":
+            stmt = stmt.with_for_update(of=Case)
+        case = session.scalar(stmt)
+        if case is None:
+            raise NotFound(msg("case_not_found"))
+        return case
+
+    def _load_visible(self, session: Session, case_id: int, actor: User | None) -> Case:
+        case = self.lock_case(session, case_id)
+        if actor is not None and not permissions.can_see(actor, case):
+            raise NotFound(msg("case_not_found"))
+        return case
+
+    # -- what a user may do ---------------------------------------------------------------------
+
+    def available_triggers(self, session: Session, case: Case, user: User) -> list[TransitionDef]:
+        """The triggers ``user`` may fire on ``case`` now (guards and data not yet checked)."""
+        definition = self.definition(session, case)
+        machine = self.store.machine(definition)
+        out = []
+        for trigger in machine.triggers(case.state):
+            tdef = definition.transitions[trigger]
+            if permissions.refusal(definition, tdef.roles_for(case.state), case, user,
+                                   tdef.label) is None:
+                out.append(tdef)
+        return out
+
+    def available_actions(self, session: Session, case: Case, user: User) -> list[str]:
+        """The actions ``user`` may record on ``case`` now."""
+        definition = self.definition(session, case)
+        out = []
+        for adef in definition.actions.values():
+            if adef.states is not None and case.state not in adef.states:
+                continue
+            if adef.open or permissions.refusal(definition, adef.roles, case, user,
+                                                adef.label) is None:
+                out.append(adef.name)
+        return out
+
+    # -- input ----------------------------------------------------------------------------------
+
+    def validate_fields(self, session: Session, definition: Definition, case: Case | None,
+                        actor: User | None, data: dict[str, Any] | None,
+                        requires: tuple[str, ...], optional: tuple[str, ...] = (),
+                        *, allow_extra: bool = False) -> tuple[dict[str, Any], list[FieldError]]:
+        """Check ``data`` against the definition's fields; return the clean data and errors
+        (field paths relative to ``data``)."""
+        data = dict(data or {})
+        clean: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        ctx = registry.FieldContext(session=session, case=case, actor=actor)
+        for name in (*requires, *optional):
+            fd: FieldDef = definition.fields[name]
+            value = data.pop(name, None)
+            if value is None and fd.default == "actor" and actor is not None:
+                value = actor.username
+            if value is None or value == "" or value == []:
+                if name in requires:
+                    errors.append(FieldError(name, msg("required")))
+                continue
+            try:
+                clean[name] = registry.FIELD_TYPES[fd.type](value, fd, ctx)
+            except ValueError as exc:
+                reason = exc.args[0] if exc.args and isinstance(exc.args[0], Msg) else msg(
+                    "invalid_type", expected=fd.type)
+                errors.append(FieldError(name, reason))
+        if allow_extra:
+            clean.update(data)
+        else:
+            errors += [FieldError(k, msg("unknown_field")) for k in data]
+        return clean, errors
+
+    # -- creating a case ------------------------------------------------------------------------
+
+    def start_case(self, session: Session, *, workflow: str, grid_code: str, category: str,
+                   risk_level: str, title: str, description: str = "",
+                   parties: list[dict[str, Any]] | None = None, source: str = "whistle",
+                   actor: User | None, now: datetime | None = None,
+                   origin: Case | None = None) -> Outcome:
+        """Open a case in its workflow's initial state, numbered for the grid's committee.
+
+        The definition's ``create`` rules run at once (a high-risk report is escalated by the
+        system in the same transaction).
+        """
+        now = now or utcnow()
+        errors: list[FieldError] = []
+        try:
+            definition = self.store.current(workflow)
+        except KeyError:
+            raise ValidationFailed(errors=[FieldError("workflow", msg(
+                "unknown_workflow", name=workflow))]) from None
+        grid = session.scalar(select(OrgUnit).where(OrgUnit.code == grid_code))
+        if grid is None:
+            errors.append(FieldError("grid", msg("unknown_grid", code=grid_code)))
+        elif grid.kind != "grid":
+            errors.append(FieldError("grid", msg("not_a_grid", code=grid_code)))
+        elif actor is not None and not actor.org_unit.contains(grid):
+            errors.append(FieldError("grid", msg("grid_outside_unit", code=grid_code)))
+        if category not in CATEGORIES:
+            errors.append(FieldError("category", msg("invalid_choice", choices="、".join(CATEGORIES))))
+        if risk_level not in RISK_LEVELS:
+            errors.append(FieldError("risk_level", msg("invalid_choice", choices=", ".join(RISK_LEVELS))))
+        if source not in SOURCES:
+            errors.append(FieldError("source", msg("invalid_choice", choices=", ".join(SOURCES))))
+        if not (title or "").strip():
+            errors.append(FieldError("title", msg("blank")))
+        if errors:
+            raise ValidationFailed(errors=errors)
+        assert grid is not None
+        committee = grid.ancestor("community") or grid
+        self.store.pin(session, definition)
+        case = Case(
+            case_no=next_case_no(session, committee, definition.number_series, now),
+            workflow=definition.name, definition_version=definition.version,
+            state=definition.initial, version=1, grid=grid, committee=committee,
+            category=category, source=source, risk_level=risk_level, title=title.strip(),
+            description=(description or "").strip(), reporter_id=actor.id if actor else None,
+            origin_case_id=origin.id if origin else None,
+            state_entered_at=now, created_at=now, updated_at=now,
+        )
+        for i, p in enumerate(parties or []):
+            case.parties.append(self.new_party(i, p))
+        session.add(case)
+        session.flush()
+        event = append_event(
+            session, case_id=case.id, case_no=case.case_no, at=now, actor=_actor_name(actor),
+            kind="created", name=definition.name, to_state=case.state,
+            data={"grid": grid.code, "category": category, "risk_level": risk_level,
+                  "source": source, "title": case.title,
+                  "parties": [p.name for p in case.parties],
+                  **({"origin": origin.case_no} if origin else {})})
+        self._enter_state(session, definition, case, now)
+        outcome = Outcome(case, event)
+        for rule in definition.rules:
+            if rule.on == "create" and all(getattr(case, k, None) == v
+                                           for k, v in rule.when.items()):
+                outcome = self._transition(session, definition, case, rule.fire, None,
+                                           dict(rule.data), now, extra_effects=rule.effects)
+        return outcome
+
+    def new_party(self, position: int, p: dict[str, Any]) -> Party:
+        """A party row from validated input, its personal numbers encrypted."""
+        return Party(
+            position=position, role=p.get("role", "applicant"), kind=p.get("kind", "person"),
+            name=p["name"], sex=p.get("sex") or "", birth_year=p.get("birth_year"),
+            ethnicity=p.get("ethnicity") or "", occupation=p.get("occupation") or "",
+            address=p.get("address") or "", employer=p.get("employer") or "",
+            legal_representative=p.get("legal_representative") or "",
+            representative_title=p.get("representative_title") or "",
+            phone_enc=self.cipher.encrypt(p.get("phone")),
+            id_number_enc=self.cipher.encrypt(p.get("id_number")),
+        )
+
+    # -- transitions ----------------------------------------------------------------------------
+
+    def fire(self, session: Session, case_id: int, trigger: str, *, actor: User | None,
+             data: dict[str, Any] | None = None, expected_version: int | None = None,
+             now: datetime | None = None) -> Outcome:
+        """Fire ``trigger`` on a case as ``actor`` (None: the system).
+
+        Raises 404 (not visible), 422 (unknown trigger, missing data, failed guards), 409
+        (stale ``expected_version``, or the trigger cannot fire from the current state) and
+        403 (the actor may not).
+        """
+        now = now or utcnow()
+        case = self._load_visible(session, case_id, actor)
+        definition = self.definition(session, case)
+        if trigger not in definition.transitions:
+            raise ValidationFailed(errors=[FieldError("trigger", msg(
+                "unknown_trigger", workflow=definition.name, trigger=trigger))])
+        if expected_version is not None and expected_version != case.version:
+            raise Conflict(msg("stale_version", current=case.version, expected=expected_version),
+                           current_version=case.version)
+        return self._transition(session, definition, case, trigger, actor, data, now)
+
+    def _transition(self, session: Session, definition: Definition, case: Case, trigger: str,
+                    actor: User | None, data: dict[str, Any] | None, now: datetime,
+                    extra_effects: tuple[Effect, ...] = (),
+                    deadline: Deadline | None = None) -> Outcome:
+        tdef = definition.transitions[trigger]
+        machine = self.store.machine(definition)
+        label = tdef.label
+        try:
+            dest = machine.next_state(case.state, trigger)
+        except WrongState:
+            raise Conflict(msg("wrong_state", state=definition.state(case.state).label,
+                               trigger=label), current_state=case.state) from None
+        if actor is not None:
+            refusal = permissions.refusal(definition, tdef.roles_for(case.state), case, actor,
+                                          label)
+            if refusal is not None:
+                raise Forbidden(refusal)
+        clean, errors = self.validate_fields(session, definition, case, actor, data,
+                                             tdef.requires, allow_extra=actor is None)
+        errors = [e.prefixed("data") for e in errors]
+        gctx = registry.GuardContext(session=session, case=case, definition=definition,
+                                     data=clean, actor=actor, now=now)
+        for name in tdef.guards:
+            reason = registry.GUARDS[name](gctx)
+            if reason is not None:
+                errors.append(FieldError("trigger", reason))
+        if errors:
+            raise ValidationFailed(errors=errors)
+
+        from_state = case.state
+        warnings: list[Msg] = []
+        handler = self._new_handler(session, tdef.assign, clean, actor, case)
+        if handler is not False:
+            self._assign(case, handler)
+            if tdef.conflict_check and handler is not None:
+                warnings = find_conflicts(session, case, handler)
+        case.state = dest
+        case.state_entered_at = now
+        case.updated_at = now
+        case.version += 1
+        if definition.is_terminal(dest):
+            case.closed_at = now
+        event_data = dict(clean)
+        if case.assignee is not None and handler is not False:
+            event_data["assignee"] = case.assignee.username
+        if warnings:
+            event_data["warnings"] = [w.both() for w in warnings]
+        if deadline is not None:
+            event_data["deadline"] = {"id": deadline.id, "due_at": deadline.due_at.isoformat()}
+        event = append_event(session, case_id=case.id, case_no=case.case_no, at=now,
+                             actor=_actor_name(actor), kind="transition", name=trigger,
+                             from_state=from_state, to_state=dest, data=event_data)
+        self._enter_state(session, definition, case, now)
+        self._run_effects(session, case, event, (*tdef.effects, *extra_effects), actor, now)
+        session.flush()
+        return Outcome(case, event, warnings)
+
+    def _new_handler(self, session: Session, assign: str | None, clean: dict[str, Any],
+                     actor: User | None, case: Case) -> User | None | bool:
+        """The handler after a change: a user, None (cleared), or False (unchanged)."""
+        if assign is None:
+            return False
+        if assign == "clear":
+            return None
+        if assign == "actor":
+            return actor if actor is not None else False
+        username = clean.get(assign)
+        if not username:
+            return False
+        return session.scalar(select(User).where(User.username == username))
+
+    def _assign(self, case: Case, handler: User | None) -> None:
+        case.assignee = handler
+        case.assignee_id = handler.id if handler else None
+        if handler is not None and handler.role == LEGAL_ROLE:
+            district = handler.org_unit.ancestor("district") or handler.org_unit
+            case.legal_unit_id = district.id
+
+    def _enter_state(self, session: Session, definition: Definition, case: Case,
+                     now: datetime) -> None:
+        """Cancel the deadlines of the state left; set those of the state entered."""
+        session.execute(
+            update(Deadline)
+            .where(Deadline.case_id == case.id, Deadline.fired_at.is_(None),
+                   Deadline.cancelled_at.is_(None))
+            .values(cancelled_at=now))
+        case.overdue_at = None
+        due: list[datetime] = []
+        for d in definition.state(case.state).deadlines:
+            start = registry.ANCHORS[d.anchor](session, case, now)
+            row = Deadline(case_id=case.id, state=case.state, kind=d.kind, trigger=d.fire,
+                           due_at=start + d.after, reason=d.reason.zh, reason_en=d.reason.en,
+                           created_at=now)
+            session.add(row)
+            due.append(row.due_at)
+        case.due_at = min(due) if due else None
+
+    def _run_effects(self, session: Session, case: Case, event: Event,
+                     effects: tuple[Effect, ...], actor: User | None, now: datetime) -> None:
+        for eff in effects:
+            spec = registry.EFFECTS[eff.name]
+            if spec.inline:
+                spec.handler(session, self, case, event, eff.params, actor, now)
+            else:
+                session.add(OutboxRow(case_id=case.id, event_seq=event.seq, effect=eff.name,
+                                      payload=dict(eff.params), created_at=now,
+                                      available_at=now))
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def act(self, session: Session, case_id: int, action: str, *, actor: User,
+            data: dict[str, Any] | None = None, now: datetime | None = None) -> Outcome:
+        """Record an action (a fact that does not move the case)."""
+        now = now or utcnow()
+        case = self._load_visible(session, case_id, actor)
+        definition = self.definition(session, case)
+        adef = definition.actions.get(action)
+        if adef is None:
+            raise ValidationFailed(errors=[FieldError("action", msg(
+                "unknown_action", workflow=definition.name, action=action))])
+        if adef.states is not None and case.state not in adef.states:
+            raise Conflict(msg("action_wrong_state", state=definition.state(case.state).label,
+                               action=adef.label))
+        if not adef.open:
+            refusal = permissions.refusal(definition, adef.roles, case, actor, adef.label)
+            if refusal is not None:
+                raise Forbidden(refusal)
+        clean, errors = self.validate_fields(session, definition, case, actor, data,
+                                             adef.requires, adef.optional)
+        if errors:
+            raise ValidationFailed(errors=[e.prefixed("data") for e in errors])
+        warnings: list[Msg] = []
+        handler = self._new_handler(session, adef.assign, clean, actor, case)
+        if handler is not False:
+            self._assign(case, handler)
+            if adef.conflict_check and handler is not None:
+                warnings = find_conflicts(session, case, handler)
+                if warnings:
+                    clean["warnings"] = [w.both() for w in warnings]
+        return Outcome(case, self.record(session, case, "action", action, actor, clean, now),
+                       warnings)
+
+    def record(self, session: Session, case: Case, kind: str, name: str, actor: User | None,
+               data: dict[str, Any], now: datetime) -> Event:
+        """Append an event that does not move the case (action, agreement, signature, system
+        notice) and count the change in the case's version."""
+        case.version += 1
+        case.updated_at = now
+        event = append_event(session, case_id=case.id, case_no=case.case_no, at=now,
+                             actor=_actor_name(actor), kind=kind, name=name,
+                             from_state=case.state, to_state=case.state, data=data)
+        session.flush()
+        return event
+
+    # -- deadlines ------------------------------------------------------------------------------
+
+    def sweep(self, db: Database, now: datetime | None = None) -> SweepReport:
+        """Fire every deadline due by ``now``, each exactly once however many sweeps run.
+
+        Each deadline is claimed and acted on in its own transaction, under its case's lock:
+        a concurrent sweep or transition waits, then finds it fired or cancelled. Deadlines
+        created by what this sweep fires count from ``now`` and wait for a later sweep.
+        """
+        now = now or utcnow()
+        report = SweepReport()
+        with db.session() as session:
+            due = session.execute(
+                select(Deadline.id, Deadline.case_id)
+                .where(Deadline.fired_at.is_(None), Deadline.cancelled_at.is_(None),
+                       Deadline.due_at <= now)
+                .order_by(Deadline.due_at, Deadline.id)).all()
+        report.due = len(due)
+        for deadline_id, case_id in due:
+            try:
+                with db.session() as session:
+                    kind = self._fire_deadline(session, deadline_id, case_id, now)
+            except Exception:  # one bad case must not stop the sweep; it is retried next time
+                log.exception("deadline %s of case %s failed", deadline_id, case_id)
+                report.errors += 1
+                continue
+            if kind is None:
+                report.skipped += 1
+            else:
+                report.fired += 1
+                report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
+        return report
+
+    def _fire_deadline(self, session: Session, deadline_id: int, case_id: int,
+                       now: datetime) -> str | None:
+        case = self.lock_case(session, case_id)
+        claimed = session.execute(
+            update(Deadline)
+            .where(Deadline.id == deadline_id, Deadline.fired_at.is_(None),
+                   Deadline.cancelled_at.is_(None))
+            .values(fired_at=now)).rowcount
+        if not claimed:
+            return None
+        deadline = session.get(Deadline, deadline_id)
+        assert deadline is not None
+        definition = self.definition(session, case)
+        info = {"reason": deadline.reason, "reason_en": deadline.reason_en,
+                "due_at": deadline.due_at.isoformat(), "deadline": deadline.id}
+        if deadline.kind == "fire" and deadline.trigger:
+            try:
+                self._transition(session, definition, case, deadline.trigger, None,
+                                 {"reason": deadline.reason}, now, deadline=deadline)
+            except MediationError as exc:
+                log.warning("deadline %s could not fire %s: %s", deadline.id,
+                            deadline.trigger, exc)
+                self.record(session, case, "system", "deadline_not_fired", None,
+                            {**info, "error": exc.detail.both()}, now)
+            return deadline.kind
+        if deadline.kind == "overdue":
+            case.overdue_at = now
+        self.record(session, case, deadline.kind, "deadline", None, info, now)
+        pending = session.scalars(select(Deadline.due_at).where(
+            Deadline.case_id == case.id, Deadline.fired_at.is_(None),
+            Deadline.cancelled_at.is_(None))).all()
+        case.due_at = min(pending) if pending else None
+        return deadline.kind

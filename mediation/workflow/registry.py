@@ -1,0 +1,120 @@
+"""The names a definition may use: guards, effects, deadline anchors and field types.
+
+Each is registered here by name from Python; a definition naming one that is not registered is
+refused by ``mediation workflows check`` and at load, never imported by dotted path.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from mediation.i18n import Msg
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from mediation.auth.models import User
+    from mediation.cases.models import Case
+    from mediation.workflow.definition import Definition, FieldDef
+    from mediation.workflow.models import OutboxRow
+
+
+@dataclass
+class GuardContext:
+    """What a guard may look at: the case before the change, the data sent, who acts, when."""
+
+    session: Session
+    case: Case
+    definition: Definition
+    data: dict[str, Any]
+    actor: User | None
+    now: datetime
+
+
+@dataclass
+class FieldContext:
+    """What a field validator may look at."""
+
+    session: Session
+    case: Case | None
+    actor: User | None
+
+
+GuardFn = Callable[[GuardContext], Msg | None]
+AnchorFn = Callable[["Session", "Case", datetime], datetime]
+# Returns the cleaned value, or raises ValueError(Msg) with the reason.
+FieldFn = Callable[[Any, "FieldDef", FieldContext], Any]
+
+
+@dataclass(frozen=True)
+class EffectSpec:
+    """A side effect: ``inline`` ones run inside the transition's transaction (e.g. opening a
+    case from a consultation); the rest are queued in the outbox and run by jobs."""
+
+    name: str
+    handler: Callable[..., Any]
+    inline: bool
+    params: tuple[str, ...]
+
+
+GUARDS: dict[str, GuardFn] = {}
+ANCHORS: dict[str, AnchorFn] = {}
+FIELD_TYPES: dict[str, FieldFn] = {}
+EFFECTS: dict[str, EffectSpec] = {}
+
+# Modules that register the built-in names; imported on first use, not at import time.
+_BUILTIN_MODULES = ("mediation.workflow.builtins", "mediation.jobs.effects")
+_loaded = False
+
+
+def ensure_loaded() -> None:
+    """Import the modules that register the built-in guards, effects, anchors and fields."""
+    global _loaded
+    if not _loaded:
+        for name in _BUILTIN_MODULES:
+            importlib.import_module(name)
+        _loaded = True
+
+
+def guard(name: str) -> Callable[[GuardFn], GuardFn]:
+    """Register a guard: returns ``None`` to allow, or a :class:`Msg` saying why not."""
+    def deco(fn: GuardFn) -> GuardFn:
+        GUARDS[name] = fn
+        return fn
+    return deco
+
+
+def anchor(name: str) -> Callable[[AnchorFn], AnchorFn]:
+    """Register a deadline anchor: the time a deadline's ``after`` counts from."""
+    def deco(fn: AnchorFn) -> AnchorFn:
+        ANCHORS[name] = fn
+        return fn
+    return deco
+
+
+def field_type(name: str) -> Callable[[FieldFn], FieldFn]:
+    """Register a field type's validator."""
+    def deco(fn: FieldFn) -> FieldFn:
+        FIELD_TYPES[name] = fn
+        return fn
+    return deco
+
+
+def effect(name: str, *, inline: bool = False,
+           params: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a side effect. Queued effects are called as ``handler(session, row: OutboxRow)``;
+    inline ones as ``handler(session, case, event, params, actor, now)``."""
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        EFFECTS[name] = EffectSpec(name, fn, inline, params)
+        return fn
+    return deco
+
+
+def run_queued(session: Session, row: OutboxRow) -> None:
+    """Run one outbox row's effect."""
+    ensure_loaded()
+    EFFECTS[row.effect].handler(session, row)

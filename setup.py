@@ -1,0 +1,32 @@
+"""Build hook: the wheel carries workflows/, templates/ and reports/ as mediation/_data/.
+
+In a checkout (and an editable install) those folders stay where they are, beside the package;
+``mediation.resources`` looks in both places.
+"""
+
+import shutil
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+DATA_DIRS = ("workflows", "templates", "reports")
+
+
+class BuildWithData(build_py):
+    """Copy the data folders into the built package."""
+
+    def run(self) -> None:
+        super().run()
+        if self.editable_mode:
+            return
+        root = Path(__file__).parent
+        target = Path(self.build_lib) / "mediation" / "_data"
+        for name in DATA_DIRS:
+            src = root / name
+            if src.is_dir():
+                shutil.copytree(src, target / name, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("__pycache__"))
+
+
+setup(cmdclass={"build_py": BuildWithData})
