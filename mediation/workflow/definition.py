@@ -18,6 +18,7 @@ from typing import Any
 from mediation.timeutil import parse_duration
 
 DEADLINE_KINDS = ("remind", "fire", "overdue")
+LEVELS = ("grid", "center", "legal")
 
 
 class DefinitionError(Exception):
@@ -70,6 +71,7 @@ class StateDef:
     terminal: bool = False
     outcome: str | None = None
     deadlines: tuple[DeadlineDef, ...] = ()
+    level: str | None = None  # grid | center | legal: who handles the case in this state
 
 
 @dataclass(frozen=True)
@@ -268,7 +270,7 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
             ))
         states[sname] = StateDef(
             name=sname, label=r.label(st, where), terminal=bool(st.get("terminal", False)),
-            outcome=st.get("outcome"), deadlines=tuple(deadlines),
+            outcome=st.get("outcome"), deadlines=tuple(deadlines), level=st.get("level"),
         )
 
     fields: dict[str, FieldDef] = {}

@@ -80,7 +80,7 @@ class DefinitionStore:
 
         for path in sorted(self.directory.glob("*.toml")):
             definition = parse_definition(path.read_bytes(), str(path))
-            problems = check_definition(definition)
+            problems = [p for p in check_definition(definition) if p.severity == "error"]
             if problems:
                 raise DefinitionError(str(path), [p.text for p in problems])
             self._current[definition.name] = definition

@@ -1,0 +1,180 @@
+"""Cases: create, list, read, fire triggers, record actions, the agreement, the trail.
+
+Each handler is thin: load, authorise, validate, call one operation, answer. The request's
+session is committed once after the handler returns (see ``create_app``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from sqlalchemy import select
+from spectree import Response
+
+from mediation.api import api, current_user
+from mediation.api.schemas import (
+    ActionIn,
+    AgreementIn,
+    CaseCreate,
+    CaseQuery,
+    Json,
+    Problem,
+    SignatureIn,
+    TransitionIn,
+)
+from mediation.api.serializers import agreement_json, case_json, event_json, signature_json
+from mediation.cases.models import Case
+from mediation.cases.operations import add_signature, create_case, save_agreement
+from mediation.cases.permissions import can_see
+from mediation.cases.queries import CaseFilter, list_cases
+from mediation.errors import NotFound
+from mediation.extensions import spec
+from mediation.i18n import msg
+from mediation.timeutil import to_naive_utc
+from mediation.web import db_session, lang, runtime
+from mediation.workflow.audit import verify_case
+from mediation.workflow.models import Event
+
+BEARER = {"bearer": []}
+ERRORS = {"HTTP_401": Problem, "HTTP_404": Problem}
+
+
+def _ctx() -> Any:
+    return request.context  # type: ignore[attr-defined]
+
+
+def visible_case(case_id: int) -> Case:
+    """The case, if the current user may see it; 404 otherwise (existence does not leak)."""
+    case = db_session().get(Case, case_id)
+    if case is None or not can_see(current_user(), case):
+        raise NotFound(msg("case_not_found"))
+    return case
+
+
+def _case(case: Case, warnings: Any = None) -> dict[str, Any]:
+    return case_json(db_session(), runtime().engine, case, current_user(), lang(), warnings)
+
+
+@api.post("/cases")
+@spec.validate(json=CaseCreate, resp=Response(HTTP_201=Json, HTTP_400=Problem, HTTP_422=Problem,
+                                               HTTP_413=Problem, **ERRORS),
+               tags=["cases"], security=BEARER)
+def create() -> Any:
+    """Open a case. With ``Idempotency-Key``, a retry returns the first case."""
+    body = _ctx().json.model_dump(mode="json")
+    key = (request.headers.get("Idempotency-Key") or "").strip()[:200] or None
+    case, created = create_case(db_session(), runtime().engine, body, actor=current_user(),
+                                idempotency_key=key)
+    status = 201 if created else 200
+    return _case(case), status, {"Location": f"/api/v1/cases/{case.id}"}
+
+
+@api.get("/cases")
+@spec.validate(query=CaseQuery, resp=Response(HTTP_200=Json, HTTP_422=Problem, **ERRORS),
+               tags=["cases"], security=BEARER)
+def index() -> Any:
+    """The cases the user sees, filtered and paginated, as a work queue."""
+    q = _ctx().query
+    f = CaseFilter(state=q.state, grid=q.grid, category=q.category, workflow=q.workflow,
+                   q=q.q, overdue=q.overdue, mine=q.mine)
+    session, engine, user = db_session(), runtime().engine, current_user()
+    rows, total = list_cases(session, user, f, q.page, q.per_page)
+    return {"items": [case_json(session, engine, c, user, lang()) for c in rows],
+            "total": total, "page": q.page, "per_page": q.per_page}
+
+
+@api.get("/cases/<int:case_id>")
+@spec.validate(resp=Response(HTTP_200=Json, **ERRORS), tags=["cases"], security=BEARER)
+def show(case_id: int) -> Any:
+    """One case."""
+    return _case(visible_case(case_id))
+
+
+@api.post("/cases/<int:case_id>/transitions")
+@spec.validate(json=TransitionIn, resp=Response(HTTP_200=Json, HTTP_400=Problem,
+                                                 HTTP_403=Problem, HTTP_409=Problem,
+                                                 HTTP_422=Problem, **ERRORS),
+               tags=["cases"], security=BEARER)
+def transition(case_id: int) -> Any:
+    """Fire a trigger: 409 on a stale version or wrong state, 403 if the role may not, 422
+    with the fields named if data or a guard is missing."""
+    body = _ctx().json
+    outcome = runtime().engine.fire(db_session(), case_id, body.trigger, actor=current_user(),
+                                    data=body.data, expected_version=body.expected_version)
+    return _case(outcome.case, outcome.warnings)
+
+
+@api.post("/cases/<int:case_id>/actions")
+@spec.validate(json=ActionIn, resp=Response(HTTP_201=Json, HTTP_400=Problem, HTTP_403=Problem,
+                                             HTTP_409=Problem, HTTP_422=Problem, **ERRORS),
+               tags=["cases"], security=BEARER)
+def action(case_id: int) -> Any:
+    """Record an action (a fact that does not move the case)."""
+    body = _ctx().json
+    outcome = runtime().engine.act(db_session(), case_id, body.action, actor=current_user(),
+                                   data=body.data)
+    out = event_json(outcome.event)
+    if outcome.warnings:
+        out["warnings"] = [w.render(lang()) for w in outcome.warnings]
+    return out, 201
+
+
+@api.get("/cases/<int:case_id>/agreement")
+@spec.validate(resp=Response(HTTP_200=Json, **ERRORS), tags=["agreement"], security=BEARER)
+def get_agreement(case_id: int) -> Any:
+    """The agreement draft or the agreement in force."""
+    case = visible_case(case_id)
+    if case.agreement is None:
+        raise NotFound(msg("no_agreement"))
+    return agreement_json(case.agreement)
+
+
+@api.put("/cases/<int:case_id>/agreement")
+@spec.validate(json=AgreementIn, resp=Response(HTTP_200=Json, HTTP_400=Problem,
+                                                HTTP_403=Problem, HTTP_409=Problem,
+                                                HTTP_422=Problem, **ERRORS),
+               tags=["agreement"], security=BEARER)
+def put_agreement(case_id: int) -> Any:
+    """Replace the agreement draft (signatures on an earlier draft are void)."""
+    data = _ctx().json.model_dump()
+    agreement = save_agreement(db_session(), runtime().engine, case_id, data,
+                               actor=current_user())
+    return agreement_json(agreement)
+
+
+@api.post("/cases/<int:case_id>/agreement/signatures")
+@spec.validate(json=SignatureIn, resp=Response(HTTP_201=Json, HTTP_400=Problem,
+                                                HTTP_403=Problem, HTTP_409=Problem,
+                                                HTTP_422=Problem, **ERRORS),
+               tags=["agreement"], security=BEARER)
+def sign(case_id: int) -> Any:
+    """Record a party's or the mediator's signature; the last one puts it in force."""
+    body = _ctx().json
+    sig = add_signature(db_session(), runtime().engine, case_id, signer=str(body.signer),
+                        method=body.method, signed_at=to_naive_utc(body.signed_at),
+                        actor=current_user())
+    case = db_session().get(Case, case_id)
+    assert case is not None and case.agreement is not None
+    out = signature_json(sig, case.agreement)
+    out["in_force"] = case.agreement.effective_at is not None
+    return out, 201
+
+
+@api.get("/cases/<int:case_id>/events")
+@spec.validate(resp=Response(HTTP_200=None, **ERRORS), tags=["audit"], security=BEARER)
+def events(case_id: int) -> Any:
+    """The case's trail, in order."""
+    case = visible_case(case_id)
+    evs = db_session().scalars(select(Event).where(Event.case_id == case.id).order_by(Event.seq))
+    return [event_json(e) for e in evs]
+
+
+@api.get("/cases/<int:case_id>/events/verify")
+@spec.validate(resp=Response(HTTP_200=Json, **ERRORS), tags=["audit"], security=BEARER)
+def verify(case_id: int) -> Any:
+    """Recompute the case's hash chain."""
+    case = visible_case(case_id)
+    report = verify_case(db_session(), case.id, case.case_no)
+    return {"valid": report.valid, "events": report.events, "broken_seq": report.broken_seq,
+            "reason": report.reason}

@@ -1,0 +1,180 @@
+"""Request and response shapes of the REST API v1 (INTERFACES.md), as pydantic models.
+
+The same models validate requests and generate /api/openapi.json (spectree).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from mediation.cases.models import CATEGORIES
+
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+Text5000 = Annotated[str, Field(max_length=5000)]
+ShortText = Annotated[str, Field(max_length=100)]
+
+_PHONE = re.compile(r"^(?:1\d{10}|0\d{2,3}-?\d{7,8}|\d{7,8})$")
+_ID = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused (a typo must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class TokenRequest(Strict):
+    """Credentials for a bearer token."""
+
+    username: Annotated[str, Field(min_length=1, max_length=60)]
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class TokenResponse(BaseModel):
+    """A bearer token and when it expires."""
+
+    token: str
+    expires_at: str
+
+
+class PartyIn(Strict):
+    """A party to the dispute (PARTY in INTERFACES.md)."""
+
+    role: Literal["applicant", "respondent", "third_party"]
+    kind: Literal["person", "organization"] = "person"
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    sex: Literal["男", "女", ""] | None = None
+    birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    ethnicity: Annotated[str, Field(max_length=20)] | None = None
+    occupation: Annotated[str, Field(max_length=60)] | None = None
+    address: Annotated[str, Field(max_length=200)] | None = None
+    employer: Annotated[str, Field(max_length=100)] | None = None
+    legal_representative: Annotated[str, Field(max_length=60)] | None = None
+    representative_title: Annotated[str, Field(max_length=60)] | None = None
+    phone: Annotated[str, Field(max_length=20)] | None = None
+    id_number: Annotated[str, Field(max_length=18)] | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        if v and not _PHONE.match(v):
+            raise PydanticCustomError("invalid_phone", "not a valid phone number")
+        return v or None
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, v: str | None) -> str | None:
+        if v and not _ID.match(v):
+            raise PydanticCustomError("invalid_id_number", "not a valid ID number")
+        return v.upper() if v else None
+
+
+class CaseCreate(Strict):
+    """A new case."""
+
+    workflow: Annotated[str, Field(min_length=1, max_length=60)] = "aunt_whistle"
+    grid: Annotated[str, Field(min_length=1, max_length=40)]
+    category: Literal[CATEGORIES]  # type: ignore[valid-type]
+    risk_level: Literal["low", "medium", "high"]
+    title: Text200
+    description: Text5000 = ""
+    source: Literal["whistle", "application", "referral", "consultation"] = "whistle"
+    parties: Annotated[list[PartyIn], Field(min_length=1, max_length=20)]
+
+
+class TransitionIn(Strict):
+    """Fire a trigger."""
+
+    trigger: Annotated[str, Field(min_length=1, max_length=60)]
+    expected_version: Annotated[int, Field(ge=1)]
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ActionIn(Strict):
+    """Record an action."""
+
+    action: Annotated[str, Field(min_length=1, max_length=60)]
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class TermIn(Strict):
+    """A numbered term of the agreement: who owes what, by when."""
+
+    obligor: Annotated[str | int, Field(description="party id or party name")]
+    content: Annotated[str, Field(min_length=1, max_length=2000)]
+    amount: Annotated[str, Field(max_length=40)] | float | None = None
+    due_date: date | None = None
+
+    @field_validator("amount")
+    @classmethod
+    def _amount(cls, v: str | float | None) -> str | None:
+        return None if v in (None, "") else str(v)
+
+
+class AgreementIn(Strict):
+    """The agreement draft (AGREEMENT in INTERFACES.md)."""
+
+    facts: Text5000 = ""
+    dispute_matters: Text5000 = ""
+    responsibilities: Text5000 = ""
+    terms: Annotated[list[TermIn], Field(max_length=50)] = Field(default_factory=list)
+    performance_method: Annotated[str, Field(max_length=1000)] = ""
+    performance_place: Annotated[str, Field(max_length=200)] = ""
+    performance_deadline: date | None = None
+    copies: Annotated[int, Field(ge=2, le=50)] | None = None
+    recorder: Annotated[str, Field(max_length=60)] = ""
+
+
+class SignatureIn(Strict):
+    """A signature, seal or fingerprint of a party (by id) or of the mediator."""
+
+    signer: Annotated[str | int, Field(description='a party id, or "mediator"')]
+    method: Literal["signature", "seal", "fingerprint"]
+    signed_at: datetime
+
+
+class CaseQuery(BaseModel):
+    """Filters of the case list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: Annotated[str, Field(max_length=60)] | None = None
+    grid: Annotated[str, Field(max_length=40)] | None = None
+    category: Annotated[str, Field(max_length=20)] | None = None
+    workflow: Annotated[str, Field(max_length=60)] | None = None
+    q: Annotated[str, Field(max_length=100)] | None = None
+    overdue: bool | None = None
+    mine: bool | None = None
+    page: Annotated[int, Field(ge=1, le=100000)] = 1
+    per_page: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class StatsQuery(BaseModel):
+    """Period and org unit of the statistics."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+    org: Annotated[str, Field(max_length=40)] | None = None
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = None
+
+
+class Json(BaseModel):
+    """Any JSON object (responses documented in INTERFACES.md)."""
+
+    model_config = ConfigDict(extra="allow")

@@ -1,0 +1,29 @@
+"""``mediation org add``."""
+
+from __future__ import annotations
+
+import click
+
+from mediation.cli import main, unit_of_work
+from mediation.orgs.models import KINDS
+from mediation.orgs.operations import add_org_unit
+
+
+@main.group("org")
+def org() -> None:
+    """Org units: district → street → community → grid."""
+
+
+@org.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="全称, e.g. 红石板社区")
+@click.option("--kind", required=True, type=click.Choice(KINDS))
+@click.option("--parent", "parent", default=None, help="CODE of the unit above")
+@click.option("--short-name", default=None,
+              help="committee short name in case numbers (default: name without 社区/街道)")
+def add(code: str, name: str, kind: str, parent: str | None, short_name: str | None) -> None:
+    """Add an org unit."""
+    with unit_of_work() as session:
+        unit = add_org_unit(session, code, name=name, kind=kind, parent_code=parent,
+                            short_name=short_name)
+        click.echo(f"added {unit.kind} {unit.code} {unit.name} (short name {unit.short_name})")

@@ -1,0 +1,36 @@
+"""``mediation serve``: the web app and API, plus (embedded setup) jobs and sweeps in-process."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from mediation.cli import main, runtime
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the web app and the REST API (waitress)."""
+    from waitress import serve as waitress_serve
+
+    from mediation import create_app
+    from mediation.jobs.background import BackgroundJobs
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    rt = runtime()
+    app = create_app(runtime=rt)
+    jobs = None
+    if rt.config.embedded:
+        jobs = BackgroundJobs(rt)
+        jobs.start()
+    click.echo(f"mediation serving on http://{host}:{port} "
+               f"({'embedded: jobs and sweeps in-process' if jobs else 'jobs in Celery workers'})")
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="mediation")
+    finally:
+        if jobs:
+            jobs.stop()
