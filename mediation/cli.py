@@ -24,7 +24,8 @@ def _lang() -> str:
 
     from mediation.i18n import negotiate
 
-    return negotiate(os.environ.get("MEDIATION_LANG") or os.environ.get("LANG", "").split(".")[0].replace("_", "-"))
+    system = os.environ.get("LANG", "").split(".")[0].replace("_", "-")
+    return negotiate(os.environ.get("MEDIATION_LANG") or system)
 
 
 def fail(error: MediationError) -> None:

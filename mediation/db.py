@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import CursorResult, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -27,6 +27,11 @@ class Base(DeclarativeBase):
     """Base of every model."""
 
     metadata = MetaData(naming_convention=NAMING)
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE matched (typed access to ``CursorResult.rowcount``)."""
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def is_sqlite(engine: Engine) -> bool:

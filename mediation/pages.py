@@ -1,4 +1,4 @@
-"""The web pages: sign in, sign out, the work list. (The full web app comes with its issue.)"""
+"""The web pages: sign in, sign out, the work list (the full web app comes with its issue)."""
 
 from __future__ import annotations
 

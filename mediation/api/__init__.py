@@ -50,7 +50,7 @@ def _require_json_body() -> None:
     if not isinstance(body, dict):
         raise BadRequest(msg("body_not_json") if body is None else msg("body_not_object"))
     # Whatever the Content-Type said, the body is JSON: let validation read it.
-    request._cached_json = (body, body)  # type: ignore[attr-defined]
+    request._cached_json = (body, body)
 
 
 def register(app: Flask) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from sqlalchemy import select
 from spectree import Response
+from sqlalchemy import select
 
 from mediation.api import api, current_user
 from mediation.api.schemas import (
@@ -36,7 +36,7 @@ from mediation.web import db_session, lang, runtime
 from mediation.workflow.audit import verify_case
 from mediation.workflow.models import Event
 
-BEARER = {"bearer": []}
+BEARER: dict[str, list[str]] = {"bearer": []}
 ERRORS = {"HTTP_401": Problem, "HTTP_404": Problem}
 
 

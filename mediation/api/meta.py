@@ -16,7 +16,7 @@ from mediation.orgs.operations import find_org
 from mediation.stats.queries import case_stats
 from mediation.web import db_session, lang, runtime
 
-BEARER = {"bearer": []}
+BEARER: dict[str, list[str]] = {"bearer": []}
 
 
 def healthz() -> Any:

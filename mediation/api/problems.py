@@ -43,7 +43,7 @@ _EXPECTED = {"string_type": "text", "int_type": "integer", "int_parsing": "integ
              "float_parsing": "number", "union_tag_invalid": "one of the allowed forms"}
 
 
-def _message(err: dict[str, Any]) -> Msg:
+def _message(err: Any) -> Msg:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     key = _PYDANTIC.get(kind, kind if kind in MESSAGES else "")
@@ -128,7 +128,7 @@ def internal_error(exc: BaseException) -> Response:
     return problem(500, text, text)
 
 
-def validation_hook(req: Any, resp: Any, error: ValidationError | None, *_: Any) -> None:
-    """spectree's ``before`` hook: a request that does not fit its model becomes our 422."""
-    if error is not None:
+def validation_hook(req: Any, resp: Any, error: Exception | None, *_: Any) -> None:
+    """Spectree's ``before`` hook: a request that does not fit its model becomes our 422."""
+    if isinstance(error, ValidationError):
         raise ValidationFailed(errors=field_errors(error))

@@ -42,7 +42,7 @@ class User(UserMixin, Base):
         return self.session_token
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         """Disabled users cannot sign in."""
         return self.active
 

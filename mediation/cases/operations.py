@@ -29,7 +29,7 @@ from mediation.errors import Conflict, FieldError, Forbidden, NotFound, Validati
 from mediation.i18n import msg
 from mediation.timeutil import iso, utcnow
 from mediation.workflow.builtins import missing_signers
-from mediation.workflow.engine import Engine, Outcome
+from mediation.workflow.engine import Engine
 
 
 def request_fingerprint(body: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -27,7 +28,7 @@ class CaseFilter:
     mine: bool | None = None
 
 
-def _filtered(user: User, f: CaseFilter) -> Select[tuple[Case]]:
+def _filtered(user: User, f: CaseFilter) -> Select[Any]:
     stmt = select(Case).where(visible_clause(user))
     if f.state:
         stmt = stmt.where(Case.state == f.state)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from mediation.db import Database
+from mediation.db import Database, rowcount
 from mediation.timeutil import utcnow
 from mediation.workflow.models import OutboxRow
 from mediation.workflow.registry import run_queued
@@ -46,11 +46,11 @@ def run_row(db: Database, row_id: int, now: datetime | None = None) -> bool | No
     """Claim and run one row; True done, False failed (retried later), None not claimed."""
     now = now or utcnow()
     with db.session() as s:
-        claimed = s.execute(
+        claimed = rowcount(s.execute(
             update(OutboxRow)
             .where(OutboxRow.id == row_id, OutboxRow.processed_at.is_(None),
                    OutboxRow.available_at <= now)
-            .values(available_at=now + LEASE, attempts=OutboxRow.attempts + 1)).rowcount
+            .values(available_at=now + LEASE, attempts=OutboxRow.attempts + 1)))
     if not claimed:
         return None
     try:

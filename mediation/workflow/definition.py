@@ -183,7 +183,7 @@ class _Reader:
     def __init__(self) -> None:
         self.problems: list[str] = []
 
-    def str(self, table: dict[str, Any], key: str, where: str, default: str | None = None,
+    def text(self, table: dict[str, Any], key: str, where: str, default: str | None = None,
             required: bool = True) -> str:
         value = table.get(key, default)
         if value is None:
@@ -195,7 +195,7 @@ class _Reader:
             return ""
         return value
 
-    def strs(self, table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    def texts(self, table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
         value = table.get(key, [])
         if isinstance(value, str):
             value = [value]
@@ -205,8 +205,8 @@ class _Reader:
         return tuple(value)
 
     def label(self, table: dict[str, Any], where: str, key: str = "label") -> Label:
-        zh = self.str(table, key, where)
-        en = self.str(table, key + "_en", where, default=zh, required=False)
+        zh = self.text(table, key, where)
+        en = self.text(table, key + "_en", where, default=zh, required=False)
         return Label(zh, en or zh)
 
     def effects(self, table: dict[str, Any], where: str) -> tuple[Effect, ...]:
@@ -234,9 +234,9 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise DefinitionError(source, [f"not valid TOML: {exc}"]) from exc
     r = _Reader()
-    name = r.str(doc, "name", "definition")
+    name = r.text(doc, "name", "definition")
     label = r.label(doc, "definition")
-    initial = r.str(doc, "initial", "definition")
+    initial = r.text(doc, "initial", "definition")
 
     states: dict[str, StateDef] = {}
     for sname, st in r.table(doc, "states", "definition").items():
@@ -250,10 +250,10 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
             if not isinstance(d, dict):
                 r.problems.append(f"{dwhere}: must be a table")
                 continue
-            kind = r.str(d, "kind", dwhere)
+            kind = r.text(d, "kind", dwhere)
             if kind and kind not in DEADLINE_KINDS:
                 r.problems.append(f"{dwhere}: unknown kind '{kind}' (use {', '.join(DEADLINE_KINDS)})")
-            after_text = r.str(d, "after", dwhere)
+            after_text = r.text(d, "after", dwhere)
             try:
                 after = parse_duration(after_text) if after_text else timedelta(0)
             except ValueError as exc:
@@ -266,7 +266,7 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
                 kind=kind, after=after, after_text=after_text,
                 reason=r.label(d, dwhere, "reason"),
                 fire=fire if isinstance(fire, str) else None,
-                anchor=r.str(d, "anchor", dwhere, default="entered"),
+                anchor=r.text(d, "anchor", dwhere, default="entered"),
             ))
         states[sname] = StateDef(
             name=sname, label=r.label(st, where), terminal=bool(st.get("terminal", False)),
@@ -280,7 +280,7 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
             r.problems.append(f"{where}: must be a table")
             continue
         fields[fname] = FieldDef(
-            name=fname, type=r.str(f, "type", where), label=r.label(f, where),
+            name=fname, type=r.text(f, "type", where), label=r.label(f, where),
             role=f.get("role"), default=f.get("default"), choices=tuple(f.get("choices", ())),
         )
 
@@ -293,13 +293,13 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
         roles_from_raw = t.get("roles_from", {})
         roles_from = {}
         if isinstance(roles_from_raw, dict):
-            roles_from = {k: r.strs(roles_from_raw, k, where) for k in roles_from_raw}
+            roles_from = {k: r.texts(roles_from_raw, k, where) for k in roles_from_raw}
         else:
             r.problems.append(f"{where}: 'roles_from' must be a table")
         transitions[trig] = TransitionDef(
-            trigger=trig, label=r.label(t, where), sources=r.strs(t, "from", where),
-            dest=r.str(t, "to", where), roles=r.strs(t, "roles", where), roles_from=roles_from,
-            requires=r.strs(t, "requires", where), guards=r.strs(t, "guards", where),
+            trigger=trig, label=r.label(t, where), sources=r.texts(t, "from", where),
+            dest=r.text(t, "to", where), roles=r.texts(t, "roles", where), roles_from=roles_from,
+            requires=r.texts(t, "requires", where), guards=r.texts(t, "guards", where),
             assign=t.get("assign"), conflict_check=bool(t.get("conflict_check", False)),
             effects=r.effects(t, where),
         )
@@ -313,10 +313,10 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
             r.problems.append(f"{where}: must be a table")
             continue
         actions[aname] = ActionDef(
-            name=aname, label=r.label(a, where), requires=r.strs(a, "requires", where),
-            optional=r.strs(a, "optional", where),
-            states=r.strs(a, "states", where) if "states" in a else None,
-            roles=r.strs(a, "roles", where), open=bool(a.get("open", False)),
+            name=aname, label=r.label(a, where), requires=r.texts(a, "requires", where),
+            optional=r.texts(a, "optional", where),
+            states=r.texts(a, "states", where) if "states" in a else None,
+            roles=r.texts(a, "roles", where), open=bool(a.get("open", False)),
             assign=a.get("assign"), conflict_check=bool(a.get("conflict_check", False)),
         )
 
@@ -327,16 +327,16 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
             r.problems.append(f"{where}: must be a table")
             continue
         rules.append(RuleDef(
-            on=r.str(rule, "on", where), when=dict(rule.get("when", {})),
-            fire=r.str(rule, "fire", where), data=dict(rule.get("data", {})),
+            on=r.text(rule, "on", where), when=dict(rule.get("when", {})),
+            fire=r.text(rule, "fire", where), data=dict(rule.get("data", {})),
             effects=r.effects(rule, where),
         ))
 
     agreement = None
     if "agreement" in doc:
         a = r.table(doc, "agreement", "definition")
-        agreement = AgreementDef(states=r.strs(a, "states", "agreement"),
-                                 roles=r.strs(a, "roles", "agreement"))
+        agreement = AgreementDef(states=r.texts(a, "states", "agreement"),
+                                 roles=r.texts(a, "roles", "agreement"))
 
     if r.problems:
         raise DefinitionError(source, r.problems)

@@ -24,7 +24,7 @@ from mediation.cases import permissions
 from mediation.cases.conflicts import find_conflicts
 from mediation.cases.models import CATEGORIES, RISK_LEVELS, SOURCES, Case, Party
 from mediation.cases.numbering import next_case_no
-from mediation.db import Database
+from mediation.db import Database, rowcount
 from mediation.errors import (
     Conflict,
     FieldError,
@@ -295,8 +295,8 @@ class Engine:
 
         from_state = case.state
         warnings: list[Msg] = []
-        handler = self._new_handler(session, tdef.assign, clean, actor, case)
-        if handler is not False:
+        reassigned, handler = self._new_handler(session, tdef.assign, clean, actor)
+        if reassigned:
             self._assign(case, handler)
             if tdef.conflict_check and handler is not None:
                 warnings = find_conflicts(session, case, handler)
@@ -307,7 +307,7 @@ class Engine:
         if definition.is_terminal(dest):
             case.closed_at = now
         event_data = dict(clean)
-        if case.assignee is not None and handler is not False:
+        if case.assignee is not None and reassigned:
             event_data["assignee"] = case.assignee.username
         if warnings:
             event_data["warnings"] = [w.both() for w in warnings]
@@ -322,18 +322,18 @@ class Engine:
         return Outcome(case, event, warnings)
 
     def _new_handler(self, session: Session, assign: str | None, clean: dict[str, Any],
-                     actor: User | None, case: Case) -> User | None | bool:
-        """The handler after a change: a user, None (cleared), or False (unchanged)."""
+                     actor: User | None) -> tuple[bool, User | None]:
+        """Whether a change sets the handler, and to whom (None: cleared)."""
         if assign is None:
-            return False
+            return False, None
         if assign == "clear":
-            return None
+            return True, None
         if assign == "actor":
-            return actor if actor is not None else False
+            return actor is not None, actor
         username = clean.get(assign)
         if not username:
-            return False
-        return session.scalar(select(User).where(User.username == username))
+            return False, None
+        return True, session.scalar(select(User).where(User.username == username))
 
     def _assign(self, case: Case, handler: User | None) -> None:
         case.assignee = handler
@@ -396,8 +396,8 @@ class Engine:
         if errors:
             raise ValidationFailed(errors=[e.prefixed("data") for e in errors])
         warnings: list[Msg] = []
-        handler = self._new_handler(session, adef.assign, clean, actor, case)
-        if handler is not False:
+        reassigned, handler = self._new_handler(session, adef.assign, clean, actor)
+        if reassigned:
             self._assign(case, handler)
             if adef.conflict_check and handler is not None:
                 warnings = find_conflicts(session, case, handler)
@@ -454,11 +454,11 @@ class Engine:
     def _fire_deadline(self, session: Session, deadline_id: int, case_id: int,
                        now: datetime) -> str | None:
         case = self.lock_case(session, case_id)
-        claimed = session.execute(
+        claimed = rowcount(session.execute(
             update(Deadline)
             .where(Deadline.id == deadline_id, Deadline.fired_at.is_(None),
                    Deadline.cancelled_at.is_(None))
-            .values(fired_at=now)).rowcount
+            .values(fired_at=now)))
         if not claimed:
             return None
         deadline = session.get(Deadline, deadline_id)
