@@ -11,11 +11,12 @@ from mediation.cases.models import (
     PiiAccess,
     Signature,
 )
+from mediation.documents.models import RenderedDocument
 from mediation.orgs.models import OrgUnit
 from mediation.workflow.models import Deadline, DefinitionVersion, Event, OutboxRow
 
 __all__ = [
     "Agreement", "AgreementTerm", "ApiToken", "Case", "CaseCounter", "Deadline",
     "DefinitionVersion", "Event", "IdempotencyKey", "LoginAttempt", "OrgUnit", "OutboxRow",
-    "Party", "PiiAccess", "Signature", "User",
+    "Party", "PiiAccess", "RenderedDocument", "Signature", "User",
 ]

@@ -28,6 +28,7 @@ from mediation.workflow.builtins import FOLLOW_UP, ORAL_AGREEMENT
 from mediation.workflow.definition import Definition
 
 DEMO_PASSWORD = "demo-2026"
+DEFAULT_WORKFLOW = "aunt_whistle"
 
 ORGS = [
     ("GS", "拱墅区", "district", None),
@@ -182,11 +183,16 @@ def fill(rt: Runtime, count: int, seed: int = 2026) -> str:
     for n in range(count):
         with rt.db.session() as session:
             walker = _Walker(rt, session, rng)
-            definition = rt.store.current("aunt_whistle") if n % 12 else rt.store.all_current()[
-                n // 12 % len(rt.store.all_current())]
+            # Every twelfth case is of another workflow (the consultation desk), the rest are
+            # disputes of the default one; each walks to the next state of its workflow.
+            others = [d for d in rt.store.all_current() if d.name != DEFAULT_WORKFLOW]
+            if n % 12 == 11 and others:
+                definition, k = others[n // 12 % len(others)], n // 12 // len(others)
+            else:
+                definition, k = rt.store.current(DEFAULT_WORKFLOW), n - n // 12
             roads = _road(definition)
             states = list(roads)
-            target = states[n % len(states)]
+            target = states[k % len(states)]
             grid_users = [u for u in walker.users if u.role == "volunteer"]
             reporter = grid_users[n % len(grid_users)]
             category, title, text = DISPUTES[n % len(DISPUTES)]

@@ -1,0 +1,88 @@
+# mediation: `make run` serves the app with demo data, `make test` runs every check.
+# Both work from nothing on Debian 12 with Python 3.11 (as root, missing system packages are
+# installed first). See README.md.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 0.0.0.0
+PORT ?= 5000
+PG_HOST ?= 127.0.0.1
+PG_PORT ?= 5432
+PYTEST_ARGS ?=
+MSG ?=
+
+# WeasyPrint (pango, harfbuzz subsetting), Chinese fonts, PDF read-back, browser tests, diagrams.
+APT_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 \
+	poppler-utils chromium graphviz
+
+PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect(host='$(PG_HOST)', \
+	port=$(PG_PORT), user='postgres', dbname='postgres', connect_timeout=2).close()"
+
+.PHONY: help system venv run test lint bench migration clean distclean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+system: ## install missing Debian packages (as root; otherwise says what is missing)
+	@if ! command -v dpkg-query >/dev/null; then \
+		echo "system: not a Debian system; install by hand: $(APT_PACKAGES)"; exit 0; fi; \
+	missing=""; \
+	for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if ! command -v $(PYTHON) >/dev/null || ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; \
+		then missing="$$missing python3 python3-venv"; fi; \
+	missing="$${missing# }"; \
+	if [ -z "$$missing" ]; then echo "system: all packages present"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "system: missing $$missing; not root, skipping (run 'sudo make system')"; \
+	else \
+		echo "system: installing $$missing"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+venv: $(STAMP) ## make .venv and install the project with its dev tools (editable)
+
+$(STAMP): pyproject.toml setup.py | system
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: system venv ## migrate, load demo data into an empty database, serve on :5000
+	$(BIN)/mediation db upgrade
+	@if $(BIN)/mediation db has-cases; then echo "run: the database has cases; no demo data"; \
+	else $(BIN)/mediation demo; fi
+	$(BIN)/mediation serve --host $(HOST) --port $(PORT)
+
+lint: venv ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: system venv lint ## lint, then pytest on SQLite (and PostgreSQL when it answers)
+	@if [ -n "$${MEDIATION_TEST_DATABASES:-}" ]; then dbs="$$MEDIATION_TEST_DATABASES"; \
+	elif $(PG_PROBE) 2>/dev/null; then dbs=sqlite,postgresql; \
+	else dbs=sqlite; echo "test: PostgreSQL is not answering on $(PG_HOST):$(PG_PORT)"; fi; \
+	echo "test: MEDIATION_TEST_DATABASES=$$dbs"; \
+	MEDIATION_TEST_DATABASES=$$dbs $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: venv ## run every bench/bench_*.py (they print figures)
+	@shopt -s nullglob; files=(bench/bench_*.py); \
+	if [ $${#files[@]} -eq 0 ]; then echo "bench: no bench/bench_*.py"; exit 0; fi; \
+	for f in "$${files[@]}"; do echo "== $$f"; $(BIN)/python "$$f" || exit 1; done
+
+migration: venv ## regenerate versions/0001_initial.py from the models; MSG="..." adds a revision
+	$(BIN)/python -m mediation.migrations $(if $(MSG),--message "$(MSG)")
+
+clean: ## remove build output and caches (keeps .venv and instance/)
+	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+
+distclean: clean ## also remove .venv (instance/ with its data stays)
+	rm -rf $(VENV)
