@@ -1,5 +1,6 @@
 """Configuration from the environment (INTERFACES.md): DATABASE_URL, CELERY_BROKER_URL,
-SECRET_KEY, MEDIATION_INSTANCE. Read when an app or command starts, never at import."""
+SECRET_KEY, MEDIATION_INSTANCE, and MEDIATION_PUBLIC_URL (the address printed in QR codes).
+Read when an app or command starts, never at import."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class Config:
     login_max_failures: int = 10
     login_window_minutes: int = 15
     testing: bool = False
+    # The address printed in QR codes on documents (``<public_url>/verify/<code>``).
+    public_url: str = "http://localhost:5000"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -73,5 +76,6 @@ def from_env(**overrides: Any) -> Config:
         broker_url=broker,
         workflows_dir=Path(workflows) if workflows else None,
         run_jobs_inline=broker is None,
+        public_url=(os.environ.get("MEDIATION_PUBLIC_URL") or "http://localhost:5000").rstrip("/"),
     )
     return config.with_(**overrides) if overrides else config

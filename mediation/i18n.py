@@ -23,6 +23,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_date": ("日期格式不正确（应为 YYYY-MM-DD）", "Not a date (use YYYY-MM-DD)"),
     "invalid_datetime": ("时间格式不正确（应为 ISO 8601）", "Not a date and time (use ISO 8601)"),
     "unknown_field": ("不允许的字段", "Unknown field"),
+    "unstorable_text": ("含有无法保存的字符（如 NUL 或不成对的代理字符）",
+                        "Contains characters that cannot be stored (NUL or unpaired surrogates)"),
     "out_of_range": ("取值超出范围", "Value out of range"),
     "invalid_phone": ("手机号码格式不正确", "Not a valid phone number"),
     "invalid_id_number": ("身份证号码格式不正确", "Not a valid ID number"),
@@ -94,6 +96,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "already_signed": ("该方已签名", "Already signed"),
     "mediator_unassigned": ("案件尚无承办调解员，无法代表调解员签名",
                             "The case has no mediator to sign"),
+    # documents
+    "document_unknown": ("没有名为“{name}”的文书", "No document called '{name}'"),
+    "document_not_available": ("暂不能打印“{title}”：{reason}",
+                               "'{title}' cannot be printed yet: {reason}"),
+    "invalid_month": ("月份格式不正确（应为 YYYY-MM）", "Not a month (use YYYY-MM)"),
+    "subsetting_missing": (
+        "未找到 HarfBuzz 字体子集库（libharfbuzz-subset0），PDF 生成将慢约40倍，请安装后重启",
+        "HarfBuzz subsetting (libharfbuzz-subset0) is not available: PDF rendering falls back "
+        "to a path about 40 times slower; install it and restart"),
+    "cjk_font_missing": (
+        "未找到中文字体 Noto CJK（fonts-noto-cjk），PDF 中的中文将无法显示",
+        "The Noto CJK font (fonts-noto-cjk) is not installed: Chinese cannot be printed"),
     # conflicts of interest
     "coi_same_address": ("调解员{mediator}与当事人{party}住址相同（{address}）",
                          "Mediator {mediator} lives at the same address as party {party}"),

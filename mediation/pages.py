@@ -84,6 +84,16 @@ def index() -> Any:
                            user=user)
 
 
+@pages.route("/verify/<code>")
+def verify(code: str) -> Any:
+    """Public answer for a printed verification code: genuine and current? No personal data."""
+    from mediation.documents.verify import verify_code
+
+    result = verify_code(db_session(), code[:64])
+    return render_template("verify.html", code=code[:64], result=result), (
+        200 if result["valid"] else 404)
+
+
 def error_page(exc: MediationError) -> Any:
     """An operation's error on a page."""
     flash(exc.detail.render(lang()), "error")

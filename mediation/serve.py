@@ -23,6 +23,11 @@ def serve(host: str, port: int, threads: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     rt = runtime()
     app = create_app(runtime=rt)
+    from mediation.documents.render import check_subsetting
+
+    warning = check_subsetting()
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     jobs = None
     if rt.config.embedded:
         jobs = BackgroundJobs(rt)

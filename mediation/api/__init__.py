@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 from flask import Blueprint, Flask, Response, current_app, g, json, request
@@ -9,7 +10,14 @@ from werkzeug.exceptions import HTTPException
 
 from mediation.auth.models import User
 from mediation.auth.operations import user_for_token
-from mediation.errors import BadRequest, MediationError, NotAuthenticated
+from mediation.errors import (
+    BadRequest,
+    FieldError,
+    MediationError,
+    NotAuthenticated,
+    NotFound,
+    ValidationFailed,
+)
 from mediation.i18n import msg
 from mediation.web import db_session
 
@@ -18,6 +26,11 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 # Endpoints that answer without a bearer token.
 PUBLIC = {"api.token", "api.verify_document"}
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+# Text no database can store as typed: NUL (PostgreSQL refuses it) and unpaired surrogates
+# (not encodable as UTF-8). Refused up front as invalid input, never a 500.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Path ids past a 32-bit integer column cannot name a row (and overflow the driver).
+_MAX_ID = 2**31 - 1
 
 
 def current_user() -> User:
@@ -38,24 +51,62 @@ def _authenticate() -> None:
 
 
 @api.before_request
+def _ids_in_range() -> None:
+    """A path id no row can have is a 404 (not a driver overflow)."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and not 0 <= value <= _MAX_ID:
+            raise NotFound(msg("case_not_found"))
+
+
+def _unstorable(body: Any) -> list[str]:
+    """Dotted paths of the strings (values or keys) in ``body`` that cannot be stored."""
+    bad: list[str] = []
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:  # iterative: nesting depth is bounded only by the JSON parser
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                bad.append(path)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _UNSTORABLE.search(key):
+                    bad.append(path)  # the key itself cannot be echoed back
+                else:
+                    stack.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}" if path else str(i), item)
+                         for i, item in enumerate(value))
+    return sorted(set(bad))
+
+
+@api.before_request
 def _require_json_body() -> None:
-    """A body that is not a JSON object is a 400, before any validation."""
+    """A body that is not a JSON object is a 400, before any validation; text that cannot be
+    stored (in the body, the query or ``Idempotency-Key``) is a 422 naming where it is."""
+    bad = [name for name, value in request.args.items(multi=True) if _UNSTORABLE.search(value)]
+    if _UNSTORABLE.search(request.headers.get("Idempotency-Key", "")):
+        bad.append("Idempotency-Key")
     if request.method not in _BODY_METHODS:
+        if bad:
+            raise ValidationFailed(errors=[FieldError(f, msg("unstorable_text")) for f in bad])
         return
     raw = request.get_data(cache=True)  # 413 past MAX_CONTENT_LENGTH
     try:
         body = json.loads(raw.decode("utf-8")) if raw else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest(msg("body_not_json")) from None
     if not isinstance(body, dict):
         raise BadRequest(msg("body_not_json") if body is None else msg("body_not_object"))
+    bad += _unstorable(body)
+    if bad:
+        raise ValidationFailed(errors=[FieldError(f, msg("unstorable_text")) for f in bad])
     # Whatever the Content-Type said, the body is JSON: let validation read it.
     request._cached_json = (body, body)
 
 
 def register(app: Flask) -> None:
     """Attach the API and its error handling to ``app``."""
-    from mediation.api import auth, cases, meta  # noqa: F401  (routes)
+    from mediation.api import auth, cases, documents, meta  # noqa: F401  (routes)
     from mediation.api.problems import from_error, from_http, internal_error
 
     app.register_blueprint(api)

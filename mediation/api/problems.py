@@ -40,7 +40,8 @@ _PYDANTIC: dict[str, str] = {
 _EXPECTED = {"string_type": "text", "int_type": "integer", "int_parsing": "integer",
              "bool_type": "true/false", "bool_parsing": "true/false", "dict_type": "object",
              "model_type": "object", "int_from_float": "integer", "float_type": "number",
-             "float_parsing": "number", "union_tag_invalid": "one of the allowed forms"}
+             "float_parsing": "number", "finite_number": "number",
+             "union_tag_invalid": "one of the allowed forms"}
 
 
 def _message(err: Any) -> Msg:
@@ -94,7 +95,10 @@ def problem(status: int, title: str, detail: str, errors: list[FieldError] | Non
 def from_error(exc: MediationError) -> Response:
     """The problem document of an operation's error."""
     language = lang()
-    return problem(exc.status, msg(exc.title_key).render(language), exc.detail.render(language),
+    # A title whose text takes parameters (429: "try again in {minutes} minutes") borrows them
+    # from the detail when that is the same message.
+    title = exc.detail if exc.detail.key == exc.title_key else msg(exc.title_key)
+    return problem(exc.status, title.render(language), exc.detail.render(language),
                    exc.errors, **{k: v for k, v in exc.extra.items()})
 
 

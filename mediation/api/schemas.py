@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from pydantic_core import PydanticCustomError
 
 from mediation.cases.models import CATEGORIES
@@ -31,6 +31,10 @@ class Strict(BaseModel):
 class TokenRequest(Strict):
     """Credentials for a bearer token."""
 
+    # A password is compared exactly as typed: stripping it would lock out a user whose
+    # password begins or ends with a space (``users create`` keeps them).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
     username: Annotated[str, Field(min_length=1, max_length=60)]
     password: Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -49,7 +53,7 @@ class PartyIn(Strict):
     kind: Literal["person", "organization"] = "person"
     name: Annotated[str, Field(min_length=1, max_length=100)]
     sex: Literal["男", "女", ""] | None = None
-    birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    birth_year: Annotated[StrictInt, Field(ge=1900, le=2100)] | None = None
     ethnicity: Annotated[str, Field(max_length=20)] | None = None
     occupation: Annotated[str, Field(max_length=60)] | None = None
     address: Annotated[str, Field(max_length=200)] | None = None
@@ -91,7 +95,7 @@ class TransitionIn(Strict):
     """Fire a trigger."""
 
     trigger: Annotated[str, Field(min_length=1, max_length=60)]
-    expected_version: Annotated[int, Field(ge=1)]
+    expected_version: Annotated[StrictInt, Field(ge=1)]
     data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -105,7 +109,7 @@ class ActionIn(Strict):
 class TermIn(Strict):
     """A numbered term of the agreement: who owes what, by when."""
 
-    obligor: Annotated[str | int, Field(description="party id or party name")]
+    obligor: Annotated[str | StrictInt, Field(description="party id or party name")]
     content: Annotated[str, Field(min_length=1, max_length=2000)]
     amount: Annotated[str, Field(max_length=40)] | float | None = None
     due_date: date | None = None
@@ -126,14 +130,14 @@ class AgreementIn(Strict):
     performance_method: Annotated[str, Field(max_length=1000)] = ""
     performance_place: Annotated[str, Field(max_length=200)] = ""
     performance_deadline: date | None = None
-    copies: Annotated[int, Field(ge=2, le=50)] | None = None
+    copies: Annotated[StrictInt, Field(ge=2, le=50)] | None = None
     recorder: Annotated[str, Field(max_length=60)] = ""
 
 
 class SignatureIn(Strict):
     """A signature, seal or fingerprint of a party (by id) or of the mediator."""
 
-    signer: Annotated[str | int, Field(description='a party id, or "mediator"')]
+    signer: Annotated[str | StrictInt, Field(description='a party id, or "mediator"')]
     method: Literal["signature", "seal", "fingerprint"]
     signed_at: datetime
 

@@ -32,7 +32,7 @@ class BackgroundJobs(threading.Thread):
                     if report.fired or report.errors:
                         log.info("sweep: %s", report)
                     next_sweep = time.monotonic() + self.rt.config.sweep_interval
-                process_outbox(self.rt.db)
+                process_outbox(self.rt)
             except Exception:  # keep the thread alive; the next round retries
                 log.exception("background jobs failed")
             self.stopping.wait(self.outbox_interval)

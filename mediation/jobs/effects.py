@@ -1,4 +1,5 @@
-"""The side effects a definition may name (``effects = [{ name = ... }]``).
+"""The side effects a definition may name (``effects = [{ name = ... }]``); ``render`` lives
+with the documents (mediation.documents.jobs).
 
 Queued effects run from the outbox after the transaction commits (in-process in the embedded
 setup, in Celery workers at scale); inline ones run inside the transition's transaction.
@@ -6,7 +7,6 @@ setup, in Celery workers at scale); inline ones run inside the transition's tran
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import datetime
 from typing import Any
@@ -19,13 +19,6 @@ from mediation.workflow.models import Event, OutboxRow
 from mediation.workflow.registry import effect
 
 log = logging.getLogger(__name__)
-
-
-@effect("render", params=("document",))
-def render(session: Session, row: OutboxRow) -> None:
-    """Render (or refresh) a printed document of the case: see mediation.documents."""
-    documents = importlib.import_module("mediation.documents.jobs")
-    documents.render_job(session, row)
 
 
 @effect("notify", params=("target",))

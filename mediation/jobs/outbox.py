@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from mediation.db import Database, rowcount
+from mediation.runtime import Runtime
 from mediation.timeutil import utcnow
 from mediation.workflow.models import OutboxRow
 from mediation.workflow.registry import run_queued
@@ -42,9 +43,14 @@ def pending_ids(db: Database, now: datetime, limit: int = 100) -> list[int]:
             .order_by(OutboxRow.id).limit(limit)))
 
 
-def run_row(db: Database, row_id: int, now: datetime | None = None) -> bool | None:
-    """Claim and run one row; True done, False failed (retried later), None not claimed."""
+def run_row(rt: Runtime, row_id: int, now: datetime | None = None) -> bool | None:
+    """Claim and run one row; True done, False failed (retried later), None not claimed.
+
+    The effect's session carries the runtime (``session.info["runtime"]``): effects need the
+    cipher and the configuration.
+    """
     now = now or utcnow()
+    db = rt.db
     with db.session() as s:
         claimed = rowcount(s.execute(
             update(OutboxRow)
@@ -55,6 +61,7 @@ def run_row(db: Database, row_id: int, now: datetime | None = None) -> bool | No
         return None
     try:
         with db.session() as s:
+            s.info["runtime"] = rt
             row = s.get(OutboxRow, row_id)
             assert row is not None
             run_queued(s, row)
@@ -71,12 +78,12 @@ def run_row(db: Database, row_id: int, now: datetime | None = None) -> bool | No
         return False
 
 
-def process_outbox(db: Database, now: datetime | None = None, limit: int = 100) -> OutboxReport:
+def process_outbox(rt: Runtime, now: datetime | None = None, limit: int = 100) -> OutboxReport:
     """Run every due row once."""
     now = now or utcnow()
     report = OutboxReport()
-    for row_id in pending_ids(db, now, limit):
-        result = run_row(db, row_id, now)
+    for row_id in pending_ids(rt.db, now, limit):
+        result = run_row(rt, row_id, now)
         if result is True:
             report.done += 1
         elif result is False:

@@ -306,6 +306,8 @@ class Engine:
         case.version += 1
         if definition.is_terminal(dest):
             case.closed_at = now
+        # Every change to the case row before its first flush: one UPDATE, not two.
+        deadlines = self._plan_deadlines(session, definition, case, now)
         event_data = dict(clean)
         if case.assignee is not None and reassigned:
             event_data["assignee"] = case.assignee.username
@@ -316,7 +318,7 @@ class Engine:
         event = append_event(session, case_id=case.id, case_no=case.case_no, at=now,
                              actor=_actor_name(actor), kind="transition", name=trigger,
                              from_state=from_state, to_state=dest, data=event_data)
-        self._enter_state(session, definition, case, now)
+        self._replace_deadlines(session, case, deadlines, now)
         self._run_effects(session, case, event, (*tdef.effects, *extra_effects), actor, now)
         session.flush()
         return Outcome(case, event, warnings)
@@ -345,21 +347,35 @@ class Engine:
     def _enter_state(self, session: Session, definition: Definition, case: Case,
                      now: datetime) -> None:
         """Cancel the deadlines of the state left; set those of the state entered."""
+        self._replace_deadlines(session, case, self._plan_deadlines(session, definition, case,
+                                                                    now), now)
+
+    def _plan_deadlines(self, session: Session, definition: Definition, case: Case,
+                        now: datetime) -> list[Deadline]:
+        """The deadlines of the state ``case`` is in (not yet added); sets its due time."""
+        rows = []
+        # Anchors may read the case's agreement; its pending state change waits for the
+        # caller's next flush (everything pending before the change was flushed by the lock).
+        with session.no_autoflush:
+            for d in definition.state(case.state).deadlines:
+                start = registry.ANCHORS[d.anchor](session, case, now)
+                rows.append(Deadline(case_id=case.id, state=case.state, kind=d.kind,
+                                     trigger=d.fire, due_at=start + d.after, reason=d.reason.zh,
+                                     reason_en=d.reason.en, created_at=now))
+        case.overdue_at = None
+        case.due_at = min(row.due_at for row in rows) if rows else None
+        return rows
+
+    def _replace_deadlines(self, session: Session, case: Case, rows: list[Deadline],
+                           now: datetime) -> None:
+        """Cancel the case's pending deadlines, then add ``rows`` (the cancel comes first so
+        that it cannot touch them)."""
         session.execute(
             update(Deadline)
             .where(Deadline.case_id == case.id, Deadline.fired_at.is_(None),
                    Deadline.cancelled_at.is_(None))
             .values(cancelled_at=now))
-        case.overdue_at = None
-        due: list[datetime] = []
-        for d in definition.state(case.state).deadlines:
-            start = registry.ANCHORS[d.anchor](session, case, now)
-            row = Deadline(case_id=case.id, state=case.state, kind=d.kind, trigger=d.fire,
-                           due_at=start + d.after, reason=d.reason.zh, reason_en=d.reason.en,
-                           created_at=now)
-            session.add(row)
-            due.append(row.due_at)
-        case.due_at = min(due) if due else None
+        session.add_all(rows)
 
     def _run_effects(self, session: Session, case: Case, event: Event,
                      effects: tuple[Effect, ...], actor: User | None, now: datetime) -> None:

@@ -67,7 +67,8 @@ FIELD_TYPES: dict[str, FieldFn] = {}
 EFFECTS: dict[str, EffectSpec] = {}
 
 # Modules that register the built-in names; imported on first use, not at import time.
-_BUILTIN_MODULES = ("mediation.workflow.builtins", "mediation.jobs.effects")
+_BUILTIN_MODULES = ("mediation.workflow.builtins", "mediation.jobs.effects",
+                    "mediation.documents.jobs")
 _loaded = False
 
 

@@ -1,0 +1,111 @@
+"""Document benchmarks (`make bench`): figures and ratios, never assertions.
+
+P3: the agreement end to end (load the case, build the context, hash, render, store) against a
+    bare WeasyPrint render of the same HTML, warm. Goal: ≤ 1.1× and ≤ 0.5 s.
+P4: a 30-page dossier, warm. Goal: ≤ 2.5 s.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import mediation.documents.models  # noqa: E402,F401
+from mediation.db import Database  # noqa: E402
+from mediation.documents.catalogue import catalogue  # noqa: E402
+from mediation.documents.render import check_subsetting, renderer  # noqa: E402
+from mediation.documents.store import (  # noqa: E402
+    compose,
+    load_sources,
+    render_case_document,
+)
+from mediation.security import FieldCipher  # noqa: E402
+from tests.documents import factories as f  # noqa: E402
+
+RUNS = 5
+
+
+def timed(fn, runs: int = RUNS) -> tuple[float, float]:
+    fn()  # warm
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), min(times)
+
+
+def main() -> None:
+    warning = check_subsetting()
+    print(f"subsetting: {'OK' if warning is None else warning}")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-docs-"))
+    db = Database(f"sqlite:///{tmp / 'bench.db'}")
+    db.create_all()
+    cipher = FieldCipher(f.SECRET)
+    with db.session() as session:
+        case = f.resolved_case(session, cipher, number=1)
+        big = f.resolved_case(session, cipher, number=2, long=True, sessions=6)
+        session.commit()
+
+        # -- P3 ------------------------------------------------------------------------------
+        spec = catalogue().get("agreement")
+        composed = compose(spec, load_sources(session, case, cipher), catalogue())
+        html = renderer().html(composed.template, {**composed.context, "verify": None})
+        css_text = "\n".join((catalogue().root / "css" / n).read_text() for n in spec.css)
+
+        from weasyprint import CSS, HTML
+        from weasyprint.text.fonts import FontConfiguration
+
+        def bare() -> bytes:
+            fc = FontConfiguration()
+            return HTML(string=html).write_pdf(
+                stylesheets=[CSS(string=css_text, font_config=fc)], font_config=fc)
+
+        counter = iter(range(1_000_000))
+
+        def end_to_end() -> bytes:
+            # new data every time, so the document is really rendered (no stored copy)
+            case.agreement.recorder = f"赵丽华{next(counter)}"
+            session.flush()
+            pdf, meta = render_case_document(session, cipher, case, "agreement")
+            assert meta.rendered
+            return pdf
+
+        def cached() -> bytes:
+            return render_case_document(session, cipher, case, "agreement")[0]
+
+        b_med, b_min = timed(bare)
+        e_med, e_min = timed(end_to_end)
+        c_med, _ = timed(cached)
+        print(f"P3 agreement, bare WeasyPrint:   median {b_med:.3f} s  (min {b_min:.3f} s)")
+        print(f"P3 agreement, end to end:       median {e_med:.3f} s  (min {e_min:.3f} s)  "
+              f"ratio {e_med / b_med:.2f}×  (goal ≤ 1.1× and ≤ 0.5 s)")
+        print(f"P3 agreement, unchanged (stored copy served): median {c_med:.3f} s")
+
+        # -- P4 ------------------------------------------------------------------------------
+        pdf, meta = render_case_document(session, cipher, big, "dossier")
+        print(f"P4 dossier: {meta.pages} pages, {len(pdf) / 1024:.0f} kB")
+        counter2 = iter(range(1_000_000))
+
+        def dossier() -> bytes:
+            big.agreement.recorder = f"赵丽华{next(counter2)}"
+            session.flush()
+            pdf, meta = render_case_document(session, cipher, big, "dossier")
+            assert meta.rendered
+            return pdf
+
+        d_med, d_min = timed(dossier, runs=3)
+        print(f"P4 dossier ({meta.pages} pages), end to end: median {d_med:.3f} s  "
+              f"(min {d_min:.3f} s)  goal ≤ 2.5 s  ({d_med / meta.pages * 1000:.0f} ms/page)")
+        session.rollback()
+    db.dispose()
+
+
+if __name__ == "__main__":
+    main()

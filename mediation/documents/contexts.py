@@ -1,0 +1,584 @@
+"""Context builders: pure functions from a case's facts to the dict a template prints.
+
+:class:`CaseSources` gathers what a builder may read (the case, its parties, agreement, events,
+the labels of its pinned workflow definition and the names of the users in its trail), loaded
+once per render. A builder reads nothing else: no session, no clock, no environment, so the same
+facts always give the same context and the same PDF bytes.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mediation.auth.models import User
+from mediation.cases.models import Case, Party
+from mediation.resources import data_dir
+from mediation.security import FieldCipher, mask_phone
+from mediation.workflow.models import DefinitionVersion, Event
+
+# Dates on documents are China Standard Time (UTC+8, no daylight saving).
+CST = timedelta(hours=8)
+# The judicial-confirmation window runs 30 days from the agreement taking effect (art. 33).
+CONFIRMATION_DAYS = 30
+
+PARTY_ROLES = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
+SOURCES = {"whistle": "网格发现（吹哨）", "application": "当事人申请",
+           "referral": "移送委托", "consultation": "法律咨询转入"}
+RISK_LEVELS = {"low": "低", "medium": "中", "high": "高"}
+SIGN_METHODS = {"signature": "签名", "seal": "盖章", "fingerprint": "按指印"}
+FOLLOW_UP_RESULTS = {"performed": "已履行", "partly": "部分履行", "not_performed": "未履行"}
+SYSTEM_ACTOR = "system"
+NUMERALS = "〇一二三四五六七八九"
+# The timeline shows the start of each long text; the full text is in its own record.
+SUMMARY_CHARS = 60
+
+
+# -- formatting helpers ------------------------------------------------------------------------
+
+def local(value: datetime) -> datetime:
+    """A naive UTC datetime as China time."""
+    return value + CST
+
+
+def cn_date(value: date | datetime | str | None) -> str:
+    """``2025年3月5日`` (datetimes are naive UTC and shown in China time)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return str(value)
+    if isinstance(value, datetime):
+        value = local(value).date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def cn_datetime(value: datetime) -> str:
+    """``2025年3月5日 14:30`` in China time."""
+    t = local(value)
+    return f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}"
+
+
+def cn_number(n: int) -> str:
+    """Chinese numerals for term numbering: 1 → 一, 12 → 十二, 21 → 二十一."""
+    if n < 10:
+        return NUMERALS[n]
+    if n < 20:
+        return "十" + (NUMERALS[n % 10] if n % 10 else "")
+    if n < 100:
+        return NUMERALS[n // 10] + "十" + (NUMERALS[n % 10] if n % 10 else "")
+    return str(n)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list | tuple):
+        return "、".join(_text(v) for v in value)
+    if isinstance(value, dict):
+        return value.get("zh-CN") or value.get("zh") or "；".join(
+            f"{k}：{_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+# -- workflow labels ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WorkflowLabels:
+    """Chinese labels of a definition's states, triggers, actions and fields."""
+
+    name: str = ""
+    states: dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    terminal: frozenset[str] = frozenset()
+    transitions: dict[str, str] = field(default_factory=dict)
+    actions: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_toml(cls, text: str) -> WorkflowLabels:
+        """Labels read from a definition's TOML text."""
+        raw = tomllib.loads(text)
+        states = raw.get("states", {})
+        return cls(
+            name=raw.get("name", ""),
+            states={k: v.get("label", k) for k, v in states.items()},
+            outcomes={k: v["outcome"] for k, v in states.items() if v.get("outcome")},
+            terminal=frozenset(k for k, v in states.items() if v.get("terminal")),
+            transitions={k: v.get("label", k) for k, v in raw.get("transitions", {}).items()},
+            actions={k: v.get("label", k) for k, v in raw.get("actions", {}).items()},
+            fields={k: v.get("label", k) for k, v in raw.get("fields", {}).items()},
+        )
+
+    def state(self, name: str | None) -> str:
+        """The label of state ``name``."""
+        return self.states.get(name or "", name or "")
+
+
+_label_cache: dict[tuple[str, str], WorkflowLabels] = {}
+
+
+def workflow_labels(session: Session, workflow: str, version: str) -> WorkflowLabels:
+    """The labels of the definition version a case is pinned to (else the current file)."""
+    key = (workflow, version)
+    if key not in _label_cache:
+        source = session.scalar(select(DefinitionVersion.source).where(
+            DefinitionVersion.name == workflow, DefinitionVersion.version == version))
+        if source is None:
+            path = data_dir("workflows") / f"{workflow}.toml"
+            source = path.read_text(encoding="utf-8") if path.is_file() else ""
+            return WorkflowLabels.from_toml(source)  # not pinned: do not cache
+        _label_cache[key] = WorkflowLabels.from_toml(source)
+    return _label_cache[key]
+
+
+# -- sources ------------------------------------------------------------------------------------
+
+@dataclass
+class CaseSources:
+    """Everything a builder may read about one case, loaded once."""
+
+    case: Case
+    events: list[Event]
+    labels: WorkflowLabels
+    cipher: FieldCipher | None
+    users: dict[str, str] = field(default_factory=dict)  # username → name to print
+    dossier: dict[str, Any] = field(default_factory=dict)
+    levels: dict[str, str] = field(default_factory=dict)
+    # (party id, field) of every full personal number printed: logged as PII access
+    pii_used: set[tuple[int, str]] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, session: Session, case: Case, cipher: FieldCipher | None,
+             dossier: dict[str, Any] | None = None,
+             levels: dict[str, str] | None = None) -> CaseSources:
+        """Read the case's events, labels and the names of the users they mention."""
+        events = list(session.scalars(
+            select(Event).where(Event.case_id == case.id).order_by(Event.seq)))
+        usernames = {e.actor for e in events}
+        for e in events:
+            for key in ("assignee", "mediator", "lawyer", "to"):
+                if isinstance(e.data.get(key), str):
+                    usernames.add(e.data[key])
+        users: dict[str, str] = {}
+        if usernames:
+            for u in session.scalars(select(User).where(User.username.in_(usernames))):
+                users[u.username] = u.display_name
+        for known in (case.assignee, case.reporter,
+                      case.agreement.mediator if case.agreement else None):
+            if known is not None:
+                users[known.username] = known.display_name
+        return cls(case=case, events=events,
+                   labels=workflow_labels(session, case.workflow, case.definition_version),
+                   cipher=cipher, users=users, dossier=dossier or {}, levels=levels or {})
+
+    # reading helpers used by conditions and builders
+
+    def actions(self, name: str) -> list[Event]:
+        """The events of action ``name``, in order."""
+        return [e for e in self.events if e.kind == "action" and e.name == name]
+
+    def transitions(self, trigger: str) -> list[Event]:
+        """The events of trigger ``trigger``, in order."""
+        return [e for e in self.events if e.kind == "transition" and e.name == trigger]
+
+    def person(self, username: str | None) -> str:
+        """The printed name of a user (the system prints as 系统)."""
+        if not username:
+            return ""
+        if username == SYSTEM_ACTOR:
+            return "系统"
+        return self.users.get(username, username)
+
+    def phone(self, party: Party) -> str:
+        """The party's full phone number (logged as a PII view)."""
+        value = self.cipher.decrypt(party.phone_enc) if self.cipher else None
+        if value:
+            self.pii_used.add((party.id, "phone"))
+        return value or ""
+
+    def id_number(self, party: Party) -> str:
+        """The party's full ID number (logged as a PII view)."""
+        value = self.cipher.decrypt(party.id_number_enc) if self.cipher else None
+        if value:
+            self.pii_used.add((party.id, "id_number"))
+        return value or ""
+
+    def agreement_signed(self) -> bool:
+        """A complete written agreement signed by every party and the mediator."""
+        agreement = self.case.agreement
+        if agreement is None:
+            return False
+        from mediation.workflow.builtins import agreement_gaps, missing_signers
+
+        return not agreement_gaps(agreement) and not missing_signers(agreement)
+
+    def effective_at(self) -> datetime | None:
+        """When the agreement took effect: its last signature."""
+        agreement = self.case.agreement
+        if agreement is None:
+            return None
+        if agreement.effective_at:
+            return agreement.effective_at
+        times = [s.signed_at for s in agreement.signatures]
+        return max(times) if times else None
+
+    def accepted_event(self) -> Event | None:
+        """The first transition into a mediation state (the case's acceptance)."""
+        for e in self.events:
+            if e.kind == "transition" and e.to_state in self.levels:
+                return e
+        return None
+
+    def mediator(self) -> str:
+        """The mediator to print: the agreement's, else the handler, else the last assigned."""
+        agreement = self.case.agreement
+        if agreement is not None and agreement.mediator is not None:
+            return agreement.mediator.display_name
+        if self.case.assignee is not None:
+            return self.case.assignee.display_name
+        for e in reversed(self.events):
+            name = e.data.get("assignee") if isinstance(e.data, dict) else None
+            if isinstance(name, str):
+                return self.person(name)
+        return ""
+
+
+# -- shared pieces ------------------------------------------------------------------------------
+
+def committee_name(case: Case) -> str:
+    """``武林门社区人民调解委员会``."""
+    return f"{case.committee.name}人民调解委员会"
+
+
+def party_context(src: CaseSources, party: Party, *, at: date | None = None,
+                  with_id: bool = False, with_phone: bool = True) -> dict[str, Any]:
+    """The printable facts of one party; full numbers only when asked (and then logged)."""
+    age = at.year - party.birth_year if at and party.birth_year else None
+    phone = src.phone(party) if with_phone else ""
+    id_number = src.id_number(party) if with_id else ""
+    return {
+        "id": party.id, "name": party.name, "kind": party.kind,
+        "role": party.role, "role_label": PARTY_ROLES.get(party.role, party.role),
+        "is_org": party.kind == "organization",
+        "sex": party.sex, "ethnicity": party.ethnicity, "birth_year": party.birth_year,
+        "age": age, "occupation": party.occupation, "employer": party.employer,
+        "address": party.address, "legal_representative": party.legal_representative,
+        "representative_title": party.representative_title,
+        "phone": phone, "id_number": id_number,
+        "phone_masked": mask_phone(src.cipher.decrypt(party.phone_enc)) if src.cipher else "",
+    }
+
+
+def _reference_date(src: CaseSources) -> date:
+    """The date ages are counted at: the agreement's, else the case's creation (China time)."""
+    at = src.effective_at() or src.case.created_at
+    return local(at).date()
+
+
+def common(src: CaseSources) -> dict[str, Any]:
+    """What every case document prints: committee, case number, title, category."""
+    case = src.case
+    return {
+        "committee": committee_name(case),
+        "committee_short": case.committee.short_name,
+        "case_no": case.case_no,
+        "title": case.title,
+        "category": case.category,
+        "grid": case.grid.name,
+    }
+
+
+def _record(src: CaseSources, e: Event, **extra: Any) -> dict[str, Any]:
+    data = e.data or {}
+    return {"seq": e.seq, "at": cn_datetime(e.at), "date": cn_date(data.get("date") or e.at),
+            "actor": src.person(e.actor), **extra}
+
+
+# -- builders -----------------------------------------------------------------------------------
+
+Builder = Callable[[CaseSources], dict[str, Any]]
+BUILDERS: dict[str, Builder] = {}
+
+
+def builder(name: str) -> Callable[[Builder], Builder]:
+    """Register a context builder under the name the catalogue uses."""
+    def deco(fn: Builder) -> Builder:
+        BUILDERS[name] = fn
+        return fn
+    return deco
+
+
+@builder("registration")
+def registration(src: CaseSources) -> dict[str, Any]:
+    """受理登记表: the case as reported, its parties (with ID numbers) and its acceptance."""
+    case = src.case
+    at = local(case.created_at).date()
+    accepted = src.accepted_event()
+    created = next((e for e in src.events if e.kind == "created"), None)
+    return {
+        **common(src),
+        "registered_on": cn_date(case.created_at),
+        "source": SOURCES.get(case.source, case.source),
+        "risk_level": RISK_LEVELS.get(case.risk_level, case.risk_level),
+        "description": case.description,
+        "parties": [party_context(src, p, at=at, with_id=True) for p in case.parties],
+        "reporter": case.reporter.display_name if case.reporter else (
+            src.person(created.actor) if created else ""),
+        "accepted_on": cn_date(accepted.at) if accepted else "",
+        "accepted_by": src.person(accepted.actor) if accepted else "",
+        "accepted_level": src.levels.get(accepted.to_state or "", "") if accepted else "",
+        "date": cn_date(case.created_at),
+    }
+
+
+@builder("rights_notice")
+def rights_notice(src: CaseSources) -> dict[str, Any]:
+    """权利义务告知书 (人民调解法 art. 23–24), dated on acceptance, addressed to every party."""
+    accepted = src.accepted_event()
+    at = accepted.at if accepted else src.case.created_at
+    return {
+        **common(src),
+        "parties": [party_context(src, p, with_phone=False) for p in src.case.parties],
+        "mediator": src.person(accepted.data.get("assignee") or accepted.actor)
+        if accepted else src.mediator(),
+        "date": cn_date(at),
+    }
+
+
+@builder("investigation")
+def investigation(src: CaseSources) -> dict[str, Any]:
+    """调查记录: one record per investigation recorded."""
+    records = [_record(src, e, place=_text(e.data.get("place")),
+                       people=_text(e.data.get("people")),
+                       findings=_text(e.data.get("findings")))
+               for e in src.actions("record_investigation")]
+    return {**common(src), "records": records}
+
+
+@builder("evidence_list")
+def evidence_list(src: CaseSources) -> dict[str, Any]:
+    """证据材料清单: every file attached to the case."""
+    items = [_record(src, e, filename=_text(e.data.get("filename")),
+                     description=_text(e.data.get("description")))
+             for e in src.actions("attach_file")]
+    return {**common(src), "items": items,
+            "date": items[-1]["date"] if items else ""}
+
+
+@builder("session_record")
+def session_record(src: CaseSources) -> dict[str, Any]:
+    """调解记录: date, place, participants, what each side said, outcome."""
+    records = [_record(src, e, place=_text(e.data.get("place")),
+                       participants=_text(e.data.get("participants")),
+                       summary=_text(e.data.get("summary")),
+                       outcome=_text(e.data.get("outcome")))
+               for e in src.actions("record_session")]
+    return {**common(src), "records": records, "mediator": src.mediator()}
+
+
+@builder("agreement")
+def agreement(src: CaseSources) -> dict[str, Any]:
+    """人民调解协议书 (art. 28–29): parties (no ID numbers), facts, matters in dispute,
+    responsibilities, numbered terms, performance, copies, signature blocks, effective date."""
+    case = src.case
+    agr = case.agreement
+    if agr is None:
+        return {**common(src), "present": False}
+    at = _reference_date(src)
+    effective = src.effective_at()
+    parties = [party_context(src, p, at=at) for p in case.parties]
+    by_party = {str(s.party_id or s.signer): s for s in agr.signatures}
+    signers = []
+    for p in parties:
+        sig = by_party.get(str(p["id"]))
+        signers.append({"label": p["role_label"], "name": p["name"], "is_org": p["is_org"],
+                        "method": SIGN_METHODS.get(sig.method, "") if sig else "",
+                        "signed_on": cn_date(sig.signed_at) if sig else ""})
+    mediator_sig = by_party.get("mediator")
+    terms = [{"number": cn_number(i + 1), "obligor": t.obligor, "content": t.content,
+              "amount": t.amount or "", "due_date": cn_date(t.due_date)}
+             for i, t in enumerate(agr.terms)]
+    deadline = (effective + timedelta(days=CONFIRMATION_DAYS)) if effective else None
+    return {
+        **common(src),
+        "present": True,
+        "parties": parties,
+        "facts": agr.facts,
+        "dispute_matters": agr.dispute_matters,
+        "responsibilities": agr.responsibilities,
+        "terms": terms,
+        "performance_method": agr.performance_method,
+        "performance_place": agr.performance_place,
+        "performance_deadline": cn_date(agr.performance_deadline),
+        "copies": agr.copies or len(parties) + 1,
+        "copies_cn": cn_number(agr.copies or len(parties) + 1),
+        "signers": signers,
+        "mediator": agr.mediator.display_name if agr.mediator else src.mediator(),
+        "mediator_signed_on": cn_date(mediator_sig.signed_at) if mediator_sig else "",
+        "recorder": agr.recorder,
+        "effective_on": cn_date(effective),
+        "confirmation_until": cn_date(deadline),
+        "date": cn_date(effective),
+        "revision": agr.revision,
+    }
+
+
+@builder("oral_agreement")
+def oral_agreement(src: CaseSources) -> dict[str, Any]:
+    """口头协议登记表: content and date of each oral agreement, with the parties."""
+    records = [_record(src, e, content=_text(e.data.get("content")))
+               for e in src.actions("register_oral_agreement")]
+    return {**common(src), "records": records, "mediator": src.mediator(),
+            "parties": [party_context(src, p, with_phone=False) for p in src.case.parties]}
+
+
+@builder("follow_up")
+def follow_up(src: CaseSources) -> dict[str, Any]:
+    """回访记录: date, method, result, notes, visitor."""
+    records = [_record(src, e, method=_text(e.data.get("method")),
+                       result=FOLLOW_UP_RESULTS.get(str(e.data.get("result")),
+                                                    _text(e.data.get("result"))),
+                       notes=_text(e.data.get("notes")))
+               for e in src.actions("record_follow_up")]
+    return {**common(src), "records": records,
+            "parties": [p.name for p in src.case.parties]}
+
+
+@builder("judicial_confirmation")
+def judicial_confirmation(src: CaseSources) -> dict[str, Any]:
+    """司法确认: court, application date, ruling, within 30 days of the agreement."""
+    effective = src.effective_at()
+    records = [_record(src, e, court=_text(e.data.get("court")),
+                       applied_on=cn_date(e.data.get("applied_on")),
+                       ruling=_text(e.data.get("ruling")),
+                       ruled_on=cn_date(e.data.get("ruled_on")),
+                       date=cn_date(e.data.get("applied_on")))
+               for e in src.actions("record_judicial_confirmation")]
+    return {**common(src), "records": records,
+            "effective_on": cn_date(effective),
+            "confirmation_until": cn_date(effective + timedelta(days=CONFIRMATION_DAYS))
+            if effective else "",
+            "parties": [p.name for p in src.case.parties]}
+
+
+@builder("termination_notice")
+def termination_notice(src: CaseSources) -> dict[str, Any]:
+    """终止调解告知书 (art. 26): the reason, and the routes left to the parties."""
+    # The transition that ended the mediation: into a terminal state whose outcome is failure.
+    ended = [ev for ev in src.events if ev.kind == "transition"
+             and src.labels.outcomes.get(ev.to_state or "") == "failure"]
+    e = ended[-1] if ended else None
+    return {
+        **common(src),
+        "parties": [party_context(src, p, with_phone=False) for p in src.case.parties],
+        "reason": _text(e.data.get("reason")) if e else "",
+        "date": cn_date(e.at) if e else "",
+        "mediator": src.person(e.actor) if e else src.mediator(),
+    }
+
+
+def _event_summary(src: CaseSources, e: Event) -> str:
+    skip = {"assignee", "deadline", "warnings", "reason_en", "due_at"}
+    parts = []
+    for key, value in (e.data or {}).items():
+        if key in skip or value in (None, "", [], {}):
+            continue
+        label = src.labels.fields.get(key, {
+            "grid": "网格", "category": "类别", "risk_level": "风险等级", "source": "来源",
+            "title": "标题", "parties": "当事人", "police_notified": "已通报派出所",
+            "origin": "来源案件", "error": "错误"}.get(key, key))
+        if key in ("mediator", "lawyer", "to") and isinstance(value, str):
+            value = src.person(value)
+        elif key == "result":
+            value = FOLLOW_UP_RESULTS.get(str(value), value)
+        elif key == "risk_level":
+            value = RISK_LEVELS.get(str(value), value)
+        elif key == "source":
+            value = SOURCES.get(str(value), value)
+        text = _text(value).replace("\n", " ")
+        if len(text) > SUMMARY_CHARS:
+            text = text[:SUMMARY_CHARS] + "…"
+        parts.append(f"{label}：{text}")
+    return "；".join(parts)
+
+
+_EVENT_KINDS = {"created": "立案登记", "remind": "到期提醒", "overdue": "超期",
+                "system": "系统记录", "agreement": "调解协议", "signature": "协议签名"}
+
+
+@builder("timeline")
+def timeline(src: CaseSources) -> dict[str, Any]:
+    """The event trail: every transition, action and system notice in order."""
+    rows = []
+    for e in src.events:
+        if e.kind == "transition":
+            what = src.labels.transitions.get(e.name, e.name)
+        elif e.kind == "action":
+            what = src.labels.actions.get(e.name, e.name)
+        else:
+            what = _EVENT_KINDS.get(e.kind, e.kind)
+            if e.kind not in ("created", "remind", "overdue") and e.name and e.name != "deadline":
+                what = f"{what}（{e.name}）"
+        change = ""
+        if e.kind == "transition" or e.kind == "created":
+            change = (f"{src.labels.state(e.from_state)} → " if e.from_state else "") \
+                + src.labels.state(e.to_state)
+        rows.append({"seq": e.seq, "at": cn_datetime(e.at), "what": what,
+                     "actor": src.person(e.actor), "change": change,
+                     "summary": _event_summary(src, e), "hash": e.hash[:12]})
+    last = src.events[-1] if src.events else None
+    return {**common(src), "rows": rows,
+            "date": cn_date(last.at) if last else cn_date(src.case.created_at),
+            "chain_head": last.hash if last else ""}
+
+
+def _filing(src: CaseSources) -> dict[str, Any]:
+    case = src.case
+    closing = next((e for e in reversed(src.events)
+                    if e.kind == "transition" and e.to_state in src.labels.terminal), None)
+    accepted = src.accepted_event()
+    return {
+        "filed_by": src.person(closing.actor) if closing else "",
+        "filed_on": cn_date(case.closed_at) if case.closed_at else "",
+        "closed": case.closed_at is not None,
+        "from": cn_date(accepted.at) if accepted else "",
+        "to": cn_date(case.closed_at) if case.closed_at else "",
+        "outcome": src.labels.state(case.state) if case.closed_at else "",
+    }
+
+
+@builder("closing_sheet")
+def closing_sheet(src: CaseSources) -> dict[str, Any]:
+    """备考表: how the file was closed and by whom (page count filled in by the layout)."""
+    return {**common(src), **_filing(src),
+            "mediator": src.mediator(),
+            "date": cn_date(src.case.closed_at) if src.case.closed_at else ""}
+
+
+@builder("dossier")
+def dossier(src: CaseSources) -> dict[str, Any]:
+    """The dossier's cover (卷名, 卷号, mediator, dates, filed by, retention); its sections are
+    added by the renderer from the catalogue."""
+    case = src.case
+    names = [p.name for p in case.parties]
+    first = "、".join(names[:2]) + ("等" if len(names) > 2 else "")
+    return {
+        **common(src), **_filing(src),
+        "volume_name": f"{first}{case.category}纠纷调解卷" if names else f"{case.title}调解卷",
+        "year": local(case.created_at).year,
+        "mediator": src.mediator(),
+        "retention": src.dossier.get("retention", "长期"),
+        "dossier_title": src.dossier.get("title", "人民调解卷宗"),
+        "date": cn_date(case.closed_at) if case.closed_at else "",
+    }

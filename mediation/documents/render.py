@@ -1,0 +1,243 @@
+"""HTML → PDF bytes with WeasyPrint, safely and deterministically.
+
+- One :class:`FontConfiguration` and one parsed copy of each print stylesheet per process.
+- A URL fetcher that serves only the project's own assets (``asset:`` URLs under
+  reports/assets/) and images given as ``data:``; it refuses ``file:``, ``http(s):``, every other
+  scheme, other ``data:`` types and, having no network, redirects and attachments.
+- Templates are Jinja2 with autoescaping: text typed by users is printed as text, never markup.
+- The same HTML gives the same bytes: metadata dates come from the document's own data.
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import ctypes.util
+import logging
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from mediation.resources import data_dir
+
+log = logging.getLogger(__name__)
+
+ASSET_SCHEME = "asset:"
+ASSET_TYPES = {".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml",
+               ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+DATA_IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
+MAX_DATA_BYTES = 2_000_000
+# Metadata date of a document whose data has no date of its own.
+FIXED_DATE = "2000-01-01T00:00:00+08:00"
+PRODUCER = "mediation"
+
+
+class RefusedURL(ValueError):
+    """A URL the documents may not fetch."""
+
+
+def _make_fetcher_class() -> type:
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class AssetFetcher(URLFetcher):
+        """Serves ``asset:NAME`` from reports/assets/ and image ``data:`` URLs; refuses the rest.
+
+        Every refused URL is kept in :attr:`refused` (tests read it).
+        """
+
+        def __init__(self, assets: Path):
+            super().__init__(allow_redirects=False, timeout=1)
+            self.assets = assets.resolve()
+            self.refused: list[str] = []
+
+        def _refuse(self, url: str, why: str) -> RefusedURL:
+            self.refused.append(url)
+            log.warning("document fetch refused (%s): %.200s", why, url)
+            return RefusedURL(f"refused ({why}): {url[:200]}")
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            lowered = url.strip().lower()
+            if lowered.startswith(ASSET_SCHEME):
+                name = unquote(url.strip()[len(ASSET_SCHEME):]).lstrip("/")
+                path = (self.assets / name).resolve()
+                if not path.is_relative_to(self.assets) or not path.is_file():
+                    raise self._refuse(url, "not an asset")
+                mime = ASSET_TYPES.get(path.suffix.lower())
+                if mime is None:
+                    raise self._refuse(url, "asset type")
+                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+            if lowered.startswith("data:"):
+                head, _, payload = url.partition(",")
+                mime = head[5:].split(";")[0].strip().lower()
+                if mime not in DATA_IMAGE_TYPES or len(payload) > MAX_DATA_BYTES:
+                    raise self._refuse(url, "data that is not an image")
+                if head.lower().endswith(";base64"):
+                    try:
+                        body = base64.b64decode(payload, validate=True)
+                    except ValueError as exc:
+                        raise self._refuse(url, "bad base64") from exc
+                else:
+                    body = unquote(payload).encode()
+                return URLFetcherResponse(url, body, {"Content-Type": mime})
+            raise self._refuse(url, "foreign URL")
+
+    return AssetFetcher
+
+
+def check_subsetting() -> str | None:
+    """A warning if PDFs would be slow or wrong: no HarfBuzz subsetting (WeasyPrint falls back
+    to fontTools, about 40× slower) or no Noto CJK font. None when all is well."""
+    problems = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+        if harfbuzz_subset is None or not harfbuzz.hb_version_atleast(4, 1, 0):
+            problems.append("subsetting_missing")
+    except (OSError, ImportError):
+        name = ctypes.util.find_library("harfbuzz-subset")
+        if name is None:
+            problems.append("subsetting_missing")
+    if not _has_cjk_font():
+        problems.append("cjk_font_missing")
+    if not problems:
+        return None
+    from mediation.i18n import msg
+
+    return " ".join(msg(p).render() for p in problems)
+
+
+def _has_cjk_font() -> bool:
+    name = ctypes.util.find_library("fontconfig")
+    if name is None:
+        return False
+    try:
+        fc = ctypes.CDLL(name)
+        fc.FcNameParse.restype = ctypes.c_void_p
+        fc.FcFontMatch.restype = ctypes.c_void_p
+        fc.FcFontMatch.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)]
+        fc.FcConfigSubstitute.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+        fc.FcDefaultSubstitute.argtypes = [ctypes.c_void_p]
+        fc.FcPatternGetString.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
+                                          ctypes.POINTER(ctypes.c_char_p)]
+        fc.FcPatternDestroy.argtypes = [ctypes.c_void_p]
+        pattern = fc.FcNameParse(b"Noto Serif CJK SC")
+        fc.FcConfigSubstitute(None, pattern, 0)
+        fc.FcDefaultSubstitute(pattern)
+        result = ctypes.c_int()
+        match = fc.FcFontMatch(None, pattern, ctypes.byref(result))
+        family = ctypes.c_char_p()
+        ok = match and fc.FcPatternGetString(match, b"family", 0, ctypes.byref(family)) == 0
+        found = bool(ok and family.value and b"CJK" in family.value)
+        fc.FcPatternDestroy(pattern)
+        if match:
+            fc.FcPatternDestroy(match)
+        return found
+    except (OSError, AttributeError):
+        return False
+
+
+def paragraphs(text: Any) -> list[str]:
+    """User text split into paragraphs at line breaks (blank ones dropped)."""
+    if text is None:
+        return []
+    return [line.strip() for line in str(text).splitlines() if line.strip()]
+
+
+def nbsp_fill(text: Any, width: int = 0) -> Markup:
+    """Escaped text, or an underline space of ``width`` ems to write in by hand."""
+    if text:
+        return Markup(escape(text))
+    return Markup(f'<span class="blank" style="width:{max(width, 4)}em"></span>')
+
+
+class Renderer:
+    """Jinja2 environment, font configuration, parsed stylesheets and the fetcher: built once
+    per process and reused for every document (WeasyPrint is not thread-safe: renders are
+    serialised by a lock)."""
+
+    def __init__(self, root: Path | None = None):
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.root = root or data_dir("reports")
+        self.env = Environment(
+            loader=FileSystemLoader(str(self.root / "templates")),
+            autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+            auto_reload=False)
+        self.env.filters["paras"] = paragraphs
+        self.env.filters["fill"] = nbsp_fill
+        self.font_config = FontConfiguration()
+        self.fetcher = _make_fetcher_class()(self.root / "assets")
+        self._css: dict[str, Any] = {}
+        self.lock = threading.RLock()
+
+    def stylesheets(self, names: tuple[str, ...] | list[str]) -> list[Any]:
+        """The parsed stylesheets ``names`` (from reports/css/), each parsed once."""
+        from weasyprint import CSS
+
+        sheets = []
+        for name in names:
+            if name not in self._css:
+                text = (self.root / "css" / name).read_text(encoding="utf-8")
+                self._css[name] = CSS(string=text, url_fetcher=self.fetcher,
+                                      font_config=self.font_config, base_url=None)
+            sheets.append(self._css[name])
+        return sheets
+
+    def html(self, template: str, context: dict[str, Any]) -> str:
+        """The HTML of ``template`` with ``context`` (autoescaped)."""
+        return self.env.get_template(template).render(**context)
+
+    def pdf(self, html: str, css: tuple[str, ...] | list[str] = (),
+            *, date: str | None = None, title: str = "") -> bytes:
+        """PDF bytes of ``html`` with the stylesheets ``css``; deterministic for the same input.
+
+        ``date`` (ISO 8601) becomes the PDF's creation and modification date.
+        """
+        return self.pdf_pages(html, css, date=date, title=title)[0]
+
+    def pdf_pages(self, html: str, css: tuple[str, ...] | list[str] = (),
+                  *, date: str | None = None, title: str = "") -> tuple[bytes, int]:
+        """Like :meth:`pdf`, with the number of pages."""
+        from weasyprint import HTML
+
+        with self.lock:
+            document = HTML(string=html, base_url=None, url_fetcher=self.fetcher).render(
+                font_config=self.font_config, stylesheets=self.stylesheets(css))
+            meta = document.metadata
+            meta.created = meta.modified = date or FIXED_DATE
+            meta.generator = PRODUCER
+            if title:
+                meta.title = title
+            meta.attachments = []  # never embed files, whatever the HTML says
+            pdf: bytes = document.write_pdf(pdf_identifier=False, attachments=None)
+            return pdf, len(document.pages)
+
+    def render(self, template: str, context: dict[str, Any], css: tuple[str, ...] | list[str],
+               *, date: str | None = None, title: str = "") -> bytes:
+        """Template → HTML → PDF bytes."""
+        return self.pdf(self.html(template, context), css, date=date, title=title)
+
+
+_renderer: Renderer | None = None
+_renderer_lock = threading.Lock()
+
+
+def renderer() -> Renderer:
+    """The process's renderer (built on first use, never at import)."""
+    global _renderer
+    with _renderer_lock:
+        if _renderer is None or _renderer.root != data_dir("reports"):
+            _renderer = Renderer()
+        return _renderer
+
+
+def render_html(html: str, css: tuple[str, ...] | list[str] = ("base.css",),
+                *, date: str | None = None) -> bytes:
+    """PDF bytes of an HTML string with the project's stylesheets and safe fetcher."""
+    return renderer().pdf(html, css, date=date)

@@ -1,0 +1,43 @@
+"""Answering a verification code printed on a document: genuine? current? No personal data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mediation.cases.models import Case
+from mediation.documents.catalogue import catalogue
+from mediation.documents.models import RenderedDocument
+from mediation.documents.qr import normalise_code
+from mediation.timeutil import iso
+
+
+def verify_code(session: Session, code: str) -> dict[str, Any]:
+    """``{"valid", "case_no", "document", "issued_at", ...}`` for a printed verification code.
+
+    ``valid`` says the code was issued by this system for that document; ``current`` says no
+    newer version of the document has been issued since (``superseded_at`` says when one was).
+    An unknown code answers ``valid: false`` and nothing else. No party data is returned.
+    """
+    canonical = normalise_code(code or "")
+    row = session.execute(
+        select(RenderedDocument, Case.case_no)
+        .join(Case, Case.id == RenderedDocument.case_id)
+        .where(RenderedDocument.verification_code == canonical)).first()
+    if row is None:
+        return {"valid": False, "case_no": None, "document": None, "issued_at": None}
+    doc, case_no = row
+    spec = catalogue().get(doc.document)
+    return {
+        "valid": True,
+        "case_no": case_no,
+        "document": doc.document,
+        "document_title": spec.title if spec else doc.document,
+        "issued_at": iso(doc.issued_at),
+        "current": bool(doc.current),
+        "superseded_at": iso(doc.superseded_at),
+        "pages": doc.pages,
+        "pdf_sha256": doc.pdf_sha256,
+    }

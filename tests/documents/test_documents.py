@@ -1,0 +1,263 @@
+"""Every printed document rendered for realistic cases and read back from the PDF."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from mediation.cases.models import PiiAccess
+from mediation.documents.catalogue import catalogue
+from mediation.documents.contexts import CaseSources
+from mediation.documents.jobs import render_document
+from mediation.documents.models import RenderedDocument
+from mediation.documents.monthly import monthly_report_pdf
+from mediation.documents.render import check_subsetting
+from mediation.documents.store import (
+    available_documents,
+    compose,
+    load_sources,
+    render_case_document,
+    render_composed,
+)
+from mediation.documents.verify import verify_code
+from mediation.errors import Conflict, NotFound, ValidationFailed
+from mediation.workflow.models import OutboxRow
+from tests.documents import factories as f
+from tests.documents.conftest import needs_poppler
+
+pytestmark = needs_poppler
+
+CASE_NO = "（2025）武林门人调字第0001号"
+PARTY_NAMES = ("张桂英", "杭州武林物业服务有限公司", "李建华")
+
+# What each document must print (beyond the committee, the case number and the parties).
+REQUIRED = {
+    "registration": ("人民调解受理登记表", "武林门新村3幢楼上漏水纠纷", "网格发现（吹哨）", "邻里",
+                     "330103195803120027", "13857112345", "受理人", "王秀英", "2024年7月起"),
+    "rights_notice": ("人民调解当事人权利义务告知书", "选择或者接受人民调解员", "如实陈述纠纷事实",
+                      "不收取任何费用", "当事人签收", "2025年3月4日"),
+    "investigation": ("人民调解调查记录", "调查时间", "2025年3月5日", "2025年3月6日", "被调查人",
+                      "301室卫生间吊顶有明显水渍"),
+    "evidence_list": ("证据材料清单", "现场照片1.jpg", "现场照片3.jpg", "301室卫生间吊顶渗水照片"),
+    "session_record": ("人民调解记录", "2025年3月10日", "2025年3月17日", "武林门社区调解室",
+                       "周建国（物业公司）", "委托第三方检测渗水原因"),
+    "agreement": ("人民调解协议书", "当事人（申请人）：张桂英，女，汉族，67岁，退休职工",
+                  "住杭州市下城区武林门新村3幢2单元301室", "联系方式：13857112345",
+                  "当事人（被申请人）：杭州武林物业服务有限公司", "住所：杭州市下城区环城北路88号",
+                  "法定代表人（负责人）：周建国", "职务：总经理", "当事人（第三人）：李建华",
+                  "回族", "工作单位：建华五金店", "纠纷主要事实", "争议事项", "各方当事人的责任",
+                  "经调解，自愿达成如下协议：", "一、第三人李建华重新做好402室卫生间防水",
+                  "二、第三人李建华赔偿申请人张桂英装修损失（金额：人民币6800元），于2025年4月20日前履行完毕",
+                  "三、被申请人杭州武林物业服务有限公司", "四、申请人张桂英配合施工",
+                  "履行方式、地点、期限", "以银行转账方式", "履行地点", "履行期限：2025年4月30日",
+                  "本协议一式四份", "签名（盖章或按指印）", "人民调解员", "记录人", "赵丽华",
+                  "印章", "2025年3月6日", "三十日内", "验证码"),
+    "follow_up": ("人民调解回访记录", "2025年5月6日", "上门回访", "已履行", "各项条款均已履行"),
+    "judicial_confirmation": ("司法确认情况登记表", "杭州市下城区人民法院", "2025年4月2日",
+                              "2025年4月9日", "调解协议有效"),
+    "timeline": ("案件流转记录", "立案登记", "受理", "签订调解协议", "确认履行结案",
+                 "已吹哨待受理", "网格调解中", "调解成功结案"),
+}
+
+
+@pytest.fixture
+def resolved(session, cipher):
+    return f.resolved_case(session, cipher)
+
+
+def page_headers_ok(pdf, case_no: str, skip: int = 0) -> list[int]:
+    """Pages (1-based) missing the case number or a correct "第 X 页 共 Y 页"."""
+    bad = []
+    for i, page in enumerate(pdf.pages[skip:], start=skip + 1):
+        if case_no not in page or f"第{i}页共{pdf.page_count}页" not in page:
+            bad.append(i)
+    return bad
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_document_prints_every_required_field(session, cipher, resolved, read_pdf, name):
+    pdf_bytes, meta = render_case_document(session, cipher, resolved, name)
+    pdf = read_pdf(pdf_bytes)
+    assert pdf.page_count == meta.pages
+    missing = pdf.has(CASE_NO, "武林门社区人民调解委员会", *REQUIRED[name])
+    assert not missing, f"{name} lacks {missing}"
+    if name not in ("investigation", "evidence_list", "session_record", "judicial_confirmation",
+                    "follow_up", "timeline"):
+        assert not pdf.has(*PARTY_NAMES)
+    assert not page_headers_ok(pdf, CASE_NO)
+    # The CJK font is embedded as a subset, and nothing else is used.
+    fonts = [line.split() for line in pdf.fonts.splitlines()[2:]]
+    assert fonts and all("CJK" in row[0] for row in fonts)
+    for row in fonts:
+        assert re.match(r"^[A-Z]{6}\+", row[0]), row
+        assert row[-5:-3] == ["yes", "yes"], row  # emb, sub
+    assert len(pdf_bytes) < 1_000_000
+
+
+def test_agreement_has_no_id_numbers_and_a_code_on_every_page(session, cipher, read_pdf):
+    case = f.resolved_case(session, cipher, long=True)
+    pdf_bytes, meta = render_case_document(session, cipher, case, "agreement")
+    pdf = read_pdf(pdf_bytes)
+    assert pdf.page_count >= 3  # long facts span pages
+    assert "330103195803120027" not in pdf.text and "91330103MA2B3C4D5E" not in pdf.text
+    assert meta.verification_code
+    for page in pdf.pages:
+        assert meta.verification_code in page
+        assert CASE_NO in page
+    assert not page_headers_ok(pdf, CASE_NO)
+    assert len(pdf_bytes) < 1_000_000
+
+
+def test_agreement_is_refused_until_everyone_signed(session, cipher):
+    case = f.signing_case(session, cipher)
+    with pytest.raises(Conflict) as err:
+        render_case_document(session, cipher, case, "agreement")
+    assert "尚未由各方签名" in err.value.detail.render("zh-CN")
+    assert "not signed by everyone" in err.value.detail.render("en")
+    assert "agreement" not in available_documents(session, case)
+    with pytest.raises(NotFound):
+        render_case_document(session, cipher, case, "no_such_document")
+
+
+def _toc(pdf) -> list[tuple[str, int]]:
+    rows = []
+    for line in pdf.raw_pages[1].splitlines():
+        m = re.match(r"^\s*(\d+)\s+(\S+)\s+(\d{4}年\d+月\d+日)?\s*(\d+)\s*$", line)
+        if m:
+            rows.append((m.group(2), int(m.group(4))))
+    return rows
+
+
+@pytest.mark.parametrize("kind", ["resolved", "litigation", "oral"])
+def test_dossier_contents_page_numbers_are_the_real_pages(session, cipher, read_pdf, kind):
+    case = {"resolved": f.resolved_case, "litigation": f.litigation_case,
+            "oral": f.oral_case}[kind](session, cipher)
+    pdf_bytes, _ = render_case_document(session, cipher, case, "dossier")
+    pdf = read_pdf(pdf_bytes)
+    composed = compose(catalogue().get("dossier"), load_sources(session, case, cipher),
+                       catalogue())
+    sections = composed.context["sections"]
+    toc = _toc(pdf)
+    assert [t for t, _ in toc] == [s["title"] for s in sections]
+    reader = PdfReader(io.BytesIO(pdf_bytes))
+    dests = reader.named_destinations
+    for (title, page), section in zip(toc, sections, strict=True):
+        # the number printed in the contents is the page the section starts on ...
+        assert reader.get_destination_page_number(dests[section["id"]]) + 1 == page
+        # ... and that page prints the section's title
+        assert title in pdf.pages[page - 1], (title, page)
+    assert "卷内目录" in pdf.pages[1]
+    assert pdf.has("人民调解卷宗", "卷名", "卷号", "调解员", "调解日期", "立卷人", "立卷日期",
+                   "保管期限", "长期", "卷内备考表", f"共{pdf.page_count}页") == []
+    assert not page_headers_ok(pdf, CASE_NO.replace("0001", case.case_no[-5:-1]), skip=1)
+    titles = [t for t, _ in toc]
+    if kind == "resolved":
+        assert "人民调解协议书" in titles and "口头调解协议登记表" not in titles
+        assert "人民调解终止调解告知书" not in titles
+    if kind == "litigation":
+        assert "人民调解终止调解告知书" in titles and "人民调解协议书" not in titles
+        assert "人民调解回访记录" not in titles and "证据材料清单" not in titles
+    if kind == "oral":
+        assert "口头调解协议登记表" in titles and "人民调解协议书" not in titles
+        assert "人民调解调查记录" not in titles
+
+
+def test_termination_notice_names_the_routes(session, cipher, read_pdf):
+    case = f.litigation_case(session, cipher)
+    pdf = read_pdf(render_case_document(session, cipher, case, "termination_notice")[0])
+    assert not pdf.has("人民调解终止调解告知书", "第二十六条", "仲裁", "行政", "人民法院提起诉讼",
+                       "双方对工程款数额分歧较大", "陈志刚", *PARTY_NAMES)
+    with pytest.raises(Conflict):
+        render_case_document(session, cipher, f.oral_case(session, cipher), "termination_notice")
+
+
+def test_oral_agreement_register(session, cipher, read_pdf):
+    case = f.oral_case(session, cipher)
+    pdf = read_pdf(render_case_document(session, cipher, case, "oral_agreement")[0])
+    assert not pdf.has("口头调解协议登记表", "李建华于三日内清理楼道内堆放的装修材料", "2025年3月6日")
+
+
+def test_same_data_same_bytes_and_rendered_once(session, cipher, resolved):
+    pdf1, meta1 = render_case_document(session, cipher, resolved, "agreement")
+    pdf2, meta2 = render_case_document(session, cipher, resolved, "agreement")
+    assert meta1.rendered and not meta2.rendered
+    assert pdf1 == pdf2 and meta1.verification_code == meta2.verification_code
+    # the pure path: the same composed document and code give the same bytes
+    spec = catalogue().get("agreement")
+    composed = compose(spec, load_sources(session, resolved, cipher), catalogue())
+    a = render_composed(composed, code=meta1.verification_code)[0]
+    b = render_composed(composed, code=meta1.verification_code)[0]
+    assert a == b == pdf1
+    assert session.scalar(select(func.count()).select_from(RenderedDocument)) == 1
+
+
+def test_changed_data_supersedes_and_verify_says_so(session, cipher, resolved):
+    _, old = render_case_document(session, cipher, resolved, "agreement")
+    resolved.agreement.recorder = "钱晓燕"
+    session.flush()
+    _, new = render_case_document(session, cipher, resolved, "agreement")
+    assert new.rendered and new.verification_code != old.verification_code
+    answer = verify_code(session, old.verification_code.lower().replace("-", " "))
+    assert answer["valid"] is True and answer["current"] is False
+    assert answer["case_no"] == CASE_NO and answer["document"] == "agreement"
+    fresh = verify_code(session, new.verification_code)
+    assert fresh["valid"] and fresh["current"] and fresh["issued_at"].endswith("Z")
+    text = json.dumps(fresh, ensure_ascii=False)
+    for secret in (*PARTY_NAMES, "13857112345", "330103195803120027"):
+        assert secret not in text
+    assert verify_code(session, "0000-0000-0000-0000") == {
+        "valid": False, "case_no": None, "document": None, "issued_at": None}
+
+
+def test_full_numbers_printed_are_logged(session, cipher, resolved):
+    user = resolved.assignee
+    render_case_document(session, cipher, resolved, "registration", actor=user)
+    rows = session.scalars(select(PiiAccess).where(PiiAccess.purpose == "document:registration"))
+    logged = {(r.party_id, r.fields, r.user_id) for r in rows}
+    assert logged == {(p.id, "id_number,phone", user.id) for p in resolved.parties}
+
+
+def test_render_job_stores_the_document_or_skips(session, cipher, resolved):
+    session.info["runtime"] = type("R", (), {"cipher": cipher})()
+    row = OutboxRow(case_id=resolved.id, effect="render", payload={"document": "agreement"})
+    render_document(session, row)
+    stored = session.scalars(select(RenderedDocument)).all()
+    assert [d.document for d in stored] == ["agreement"] and stored[0].current
+    oral = f.oral_case(session, cipher)
+    render_document(session, OutboxRow(case_id=oral.id, effect="render",
+                                       payload={"document": "agreement"}))
+    assert session.scalar(select(func.count()).select_from(RenderedDocument)) == 1
+
+
+def test_available_documents(session, cipher, resolved):
+    names = available_documents(session, resolved)
+    assert {"registration", "rights_notice", "agreement", "dossier", "follow_up"} <= set(names)
+    assert "termination_notice" not in names and "oral_agreement" not in names
+    src = CaseSources.load(session, resolved, None)
+    assert src.agreement_signed()
+
+
+def test_monthly_report(session, cipher, read_pdf):
+    f.resolved_case(session, cipher, number=1, same_month=True)
+    f.resolved_case(session, cipher, number=4, same_month=True)
+    f.litigation_case(session, cipher, number=2)
+    f.oral_case(session, cipher, number=3)
+    pdf = read_pdf(monthly_report_pdf(session, "S1", "2025-03"))
+    assert not pdf.has("武林街道", "人民调解工作月度统计报表", "2025年3月1日至2025年3月31日",
+                       "本月受理", "调解成功率", "社区内化解", "超期案件", "申请司法确认",
+                       "受理案件按纠纷类别", "邻里", "合同", "网格发现（吹哨）", "终止调解",
+                       "矛调中心调解", "第1页共", "66.7%")
+    assert "CJK" in pdf.fonts
+    with pytest.raises(ValidationFailed):
+        monthly_report_pdf(session, "S1", "2025-13")
+    with pytest.raises(NotFound):
+        monthly_report_pdf(session, "NOPE", "2025-03")
+
+
+def test_subsetting_is_available():
+    assert check_subsetting() is None
