@@ -20,7 +20,10 @@ def serve(host: str, port: int, threads: int) -> None:
     from mediation import create_app
     from mediation.jobs.background import BackgroundJobs
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("weasyprint", "fontTools"):  # page-by-page progress at INFO
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     rt = runtime()
     app = create_app(runtime=rt)
     from mediation.documents.render import check_subsetting
