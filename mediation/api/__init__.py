@@ -111,6 +111,7 @@ def register(app: Flask) -> None:
 
     app.register_blueprint(api)
     app.add_url_rule("/healthz", "healthz", meta.healthz)
+    app.add_url_rule("/api/openapi.json", "openapi_json", meta.openapi)
 
     def is_api() -> bool:
         return request.path.startswith("/api/") or request.path == "/healthz"
