@@ -80,6 +80,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "User '{username}' does not serve this case's area"),
     "unknown_party": ("当事人“{party}”不属于本案", "Party '{party}' is not in this case"),
     "unknown_org": ("单位“{code}”不存在", "No org unit '{code}'"),
+    "code_invalid": ("编码应为1–40个字符，且不含“/”", "A code is 1–40 characters, without '/'"),
+    "code_taken": ("编码“{code}”已存在", "The code '{code}' exists already"),
+    "parent_wrong_kind": ("上级单位应为{expected}，“{code}”是{actual}",
+                          "The parent must be a {expected}; '{code}' is a {actual}"),
+    "district_no_parent": ("区级单位没有上级单位", "A district has no parent"),
+    "username_invalid": ("用户名应为1–60个字符，且不含空格",
+                         "A username is 1–60 characters, without spaces"),
+    "username_taken": ("用户名“{username}”已存在", "The username '{username}' exists already"),
     # guards
     "guard_agreement_missing": ("尚未制作书面调解协议，也未登记口头协议",
                                 "No written agreement and no registered oral agreement"),
@@ -116,6 +124,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "coi_earlier_case": ("调解员{mediator}曾与当事人{party}同为案件{case_no}的当事人",
                          "Mediator {mediator} was a party with {party} in case {case_no}"),
 }
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text in Chinese and English (labels in definitions, values inside messages)."""
+
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang`` (``zh-CN`` or ``en``)."""
+        return self.en if lang.startswith("en") else self.zh
 
 
 def negotiate(header: str | None) -> str:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from mediation.errors import FieldError, MediationError, ValidationFailed
-from mediation.i18n import MESSAGES, Msg, msg
+from mediation.i18n import MESSAGES, Label, Msg, msg
 from mediation.web import lang
 
 log = logging.getLogger(__name__)
@@ -37,11 +37,17 @@ _PYDANTIC: dict[str, str] = {
     "less_than": "out_of_range",
     "list_type": "not_a_list",
 }
-_EXPECTED = {"string_type": "text", "int_type": "integer", "int_parsing": "integer",
-             "bool_type": "true/false", "bool_parsing": "true/false", "dict_type": "object",
-             "model_type": "object", "int_from_float": "integer", "float_type": "number",
-             "float_parsing": "number", "finite_number": "number",
-             "union_tag_invalid": "one of the allowed forms"}
+_TEXT = Label("文本", "text")
+_INTEGER = Label("整数", "integer")
+_BOOL = Label("true 或 false", "true/false")
+_OBJECT = Label("JSON 对象", "object")
+_NUMBER = Label("数字", "number")
+_EXPECTED = {"string_type": _TEXT, "int_type": _INTEGER, "int_parsing": _INTEGER,
+             "bool_type": _BOOL, "bool_parsing": _BOOL, "dict_type": _OBJECT,
+             "model_type": _OBJECT, "int_from_float": _INTEGER, "float_type": _NUMBER,
+             "float_parsing": _NUMBER, "finite_number": _NUMBER,
+             "union_tag_invalid": Label("允许的格式之一", "one of the allowed forms")}
+_OTHER = Label("正确的格式", "a valid value")
 
 
 def _message(err: Any) -> Msg:
@@ -60,8 +66,9 @@ def _message(err: Any) -> Msg:
         try:
             return msg(key, **ctx)
         except KeyError:
-            return msg(key) if "{" not in MESSAGES[key][0] else msg("invalid_type", expected=kind)
-    return msg("invalid_type", expected=_EXPECTED.get(kind, err.get("msg", kind)))
+            return msg(key) if "{" not in MESSAGES[key][0] else msg("invalid_type",
+                                                                    expected=_OTHER)
+    return msg("invalid_type", expected=_EXPECTED.get(kind, _OTHER))
 
 
 def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:

@@ -154,6 +154,7 @@ class CaseQuery(BaseModel):
     q: Annotated[str, Field(max_length=100)] | None = None
     overdue: bool | None = None
     mine: bool | None = None
+    lang: Literal["zh-CN", "en"] | None = None  # the answer's language (else Accept-Language)
     page: Annotated[int, Field(ge=1, le=100000)] = 1
     per_page: Annotated[int, Field(ge=1, le=100)] = 20
 
@@ -166,6 +167,7 @@ class StatsQuery(BaseModel):
     from_: date | None = Field(default=None, alias="from")
     to: date | None = None
     org: Annotated[str, Field(max_length=40)] | None = None
+    lang: Literal["zh-CN", "en"] | None = None
 
 
 class Problem(BaseModel):

@@ -29,10 +29,9 @@ def create_user(session: Session, username: str, *, role: str, org_code: str, pa
     errors = []
     username = (username or "").strip()
     if not username or len(username) > 60 or any(c.isspace() for c in username):
-        errors.append(FieldError("username", msg("invalid_type", expected="1–60 characters, no spaces")))
+        errors.append(FieldError("username", msg("username_invalid")))
     elif find_user(session, username) is not None:
-        errors.append(FieldError("username", msg("invalid_type",
-                                                 expected=f"a new username ('{username}' exists)")))
+        errors.append(FieldError("username", msg("username_taken", username=username)))
     if role not in ROLES:
         errors.append(FieldError("role", msg("invalid_choice", choices=", ".join(ROLES))))
     org = find_org(session, org_code)

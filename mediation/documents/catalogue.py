@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mediation.resources import data_dir
-from mediation.workflow.definition import Label
+from mediation.workflow.definition import LEVELS, Label
 
 
 class CatalogueError(Exception):
@@ -45,12 +45,14 @@ class DocumentSpec:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """Every document, the dossier settings and the monthly report settings."""
+    """Every document, the dossier settings, the printed names of the levels and the monthly
+    report settings."""
 
     documents: dict[str, DocumentSpec]
     dossier: dict[str, Any]
     reports: dict[str, Any]
     root: Path
+    levels: dict[str, str] = field(default_factory=dict)
     digest: str = field(default="")
 
     def get(self, name: str) -> DocumentSpec | None:
@@ -88,6 +90,12 @@ def _reached(src: Any, args: dict[str, Any]) -> bool:
     """The case is in, or has been in, one of ``states``."""
     states = set(args.get("states", ()))
     return src.case.state in states or any(e.to_state in states for e in src.events)
+
+
+@condition("accepted")
+def _accepted(src: Any, _args: dict[str, Any]) -> bool:
+    """The case has entered a mediation state of its definition (it was accepted)."""
+    return src.accepted_event() is not None
 
 
 @condition("action")
@@ -153,10 +161,15 @@ def load_catalogue(root: Path | None = None) -> Catalogue:
             unavailable=_label(d.get("unavailable", "")), repeat=d.get("repeat"),
             dossier=d.get("dossier"), standalone=bool(d.get("standalone", True)),
             verify=bool(d.get("verify", False)))
+    levels = {str(k): str(v) for k, v in raw.get("levels", {}).items()}
+    for level in levels:
+        if level not in LEVELS:
+            problems.append(f"levels: unknown level {level!r} (use {', '.join(LEVELS)})")
     if problems:
         raise CatalogueError("; ".join(problems))
     return Catalogue(documents=documents, dossier=dict(raw.get("dossier", {})),
-                     reports=dict(raw.get("reports", {})), root=root, digest=_digest(root))
+                     reports=dict(raw.get("reports", {})), root=root, levels=levels,
+                     digest=_digest(root))
 
 
 @lru_cache(maxsize=4)

@@ -8,7 +8,7 @@ facts always give the same context and the same PDF bytes.
 
 from __future__ import annotations
 
-import tomllib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from mediation.auth.models import User
 from mediation.cases.models import Case, Party
-from mediation.resources import data_dir
 from mediation.security import FieldCipher, mask_phone
+from mediation.stats.queries import Definitions
+from mediation.workflow.definition import Definition, parse_definition
 from mediation.workflow.models import DefinitionVersion, Event
 
 # Dates on documents are China Standard Time (UTC+8, no daylight saving).
@@ -93,31 +94,69 @@ def _text(value: Any) -> str:
 
 # -- workflow labels ------------------------------------------------------------------------------
 
+class PinnedDefinitions:
+    """The definitions cases are pinned to, parsed from the text stored with each version
+    (``DefinitionVersion.source``) by the project's one reader, ``parse_definition``; for
+    callers without a runtime's ``DefinitionStore`` (which answers the same ``get``)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], Definition] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, name: str, version: str) -> Definition:
+        """The definition ``name`` at ``version``; ``LookupError`` if no case pinned it."""
+        key = (name, version)
+        found = self._cache.get(key)
+        if found is None:
+            source = session.scalar(select(DefinitionVersion.source).where(
+                DefinitionVersion.name == name, DefinitionVersion.version == version))
+            if source is None:
+                raise LookupError(f"workflow {name}@{version} is not pinned")
+            found = parse_definition(source.encode("utf-8"), f"{name}@{version}")
+            with self._lock:
+                self._cache[key] = found
+        return found
+
+
+PINNED = PinnedDefinitions()
+
+
+def definitions(runtime: Any = None) -> Definitions:
+    """The runtime's definition store when it has one, else :data:`PINNED`."""
+    store = getattr(runtime, "store", None)
+    return store if store is not None else PINNED
+
+
 @dataclass(frozen=True)
 class WorkflowLabels:
-    """Chinese labels of a definition's states, triggers, actions and fields."""
+    """What the documents print of a definition: Chinese labels of its states, triggers,
+    actions and fields, and which states end a case, with what outcome, at what level."""
 
     name: str = ""
     states: dict[str, str] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
     terminal: frozenset[str] = frozenset()
+    levels: dict[str, str] = field(default_factory=dict)
+    # The states in which a case is being mediated (an agreement may be drafted): entering
+    # the first of them is the case's acceptance.
+    mediation_states: frozenset[str] = frozenset()
     transitions: dict[str, str] = field(default_factory=dict)
     actions: dict[str, str] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_toml(cls, text: str) -> WorkflowLabels:
-        """Labels read from a definition's TOML text."""
-        raw = tomllib.loads(text)
-        states = raw.get("states", {})
+    def from_definition(cls, d: Definition) -> WorkflowLabels:
+        """The labels of a loaded definition."""
         return cls(
-            name=raw.get("name", ""),
-            states={k: v.get("label", k) for k, v in states.items()},
-            outcomes={k: v["outcome"] for k, v in states.items() if v.get("outcome")},
-            terminal=frozenset(k for k, v in states.items() if v.get("terminal")),
-            transitions={k: v.get("label", k) for k, v in raw.get("transitions", {}).items()},
-            actions={k: v.get("label", k) for k, v in raw.get("actions", {}).items()},
-            fields={k: v.get("label", k) for k, v in raw.get("fields", {}).items()},
+            name=d.name,
+            states={k: s.label.zh for k, s in d.states.items()},
+            outcomes={k: s.outcome for k, s in d.states.items() if s.outcome},
+            terminal=frozenset(k for k, s in d.states.items() if s.terminal),
+            levels={k: s.level for k, s in d.states.items() if s.level},
+            mediation_states=frozenset(d.agreement.states if d.agreement else ()),
+            transitions={k: t.label.zh for k, t in d.transitions.items()},
+            actions={k: a.label.zh for k, a in d.actions.items()},
+            fields={k: f.label.zh for k, f in d.fields.items()},
         )
 
     def state(self, name: str | None) -> str:
@@ -125,21 +164,10 @@ class WorkflowLabels:
         return self.states.get(name or "", name or "")
 
 
-_label_cache: dict[tuple[str, str], WorkflowLabels] = {}
-
-
-def workflow_labels(session: Session, workflow: str, version: str) -> WorkflowLabels:
-    """The labels of the definition version a case is pinned to (else the current file)."""
-    key = (workflow, version)
-    if key not in _label_cache:
-        source = session.scalar(select(DefinitionVersion.source).where(
-            DefinitionVersion.name == workflow, DefinitionVersion.version == version))
-        if source is None:
-            path = data_dir("workflows") / f"{workflow}.toml"
-            source = path.read_text(encoding="utf-8") if path.is_file() else ""
-            return WorkflowLabels.from_toml(source)  # not pinned: do not cache
-        _label_cache[key] = WorkflowLabels.from_toml(source)
-    return _label_cache[key]
+def workflow_labels(session: Session, workflow: str, version: str,
+                    store: Definitions | None = None) -> WorkflowLabels:
+    """The labels of the definition version a case is pinned to."""
+    return WorkflowLabels.from_definition((store or PINNED).get(session, workflow, version))
 
 
 # -- sources ------------------------------------------------------------------------------------
@@ -154,15 +182,17 @@ class CaseSources:
     cipher: FieldCipher | None
     users: dict[str, str] = field(default_factory=dict)  # username → name to print
     dossier: dict[str, Any] = field(default_factory=dict)
-    levels: dict[str, str] = field(default_factory=dict)
+    level_labels: dict[str, str] = field(default_factory=dict)  # level → printed name
     # (party id, field) of every full personal number printed: logged as PII access
     pii_used: set[tuple[int, str]] = field(default_factory=set)
 
     @classmethod
     def load(cls, session: Session, case: Case, cipher: FieldCipher | None,
              dossier: dict[str, Any] | None = None,
-             levels: dict[str, str] | None = None) -> CaseSources:
-        """Read the case's events, labels and the names of the users they mention."""
+             level_labels: dict[str, str] | None = None,
+             store: Definitions | None = None) -> CaseSources:
+        """Read the case's events, the labels of its pinned definition (from ``store``, else
+        from the pinned text) and the names of the users the events mention."""
         events = list(session.scalars(
             select(Event).where(Event.case_id == case.id).order_by(Event.seq)))
         usernames = {e.actor for e in events}
@@ -179,8 +209,10 @@ class CaseSources:
             if known is not None:
                 users[known.username] = known.display_name
         return cls(case=case, events=events,
-                   labels=workflow_labels(session, case.workflow, case.definition_version),
-                   cipher=cipher, users=users, dossier=dossier or {}, levels=levels or {})
+                   labels=workflow_labels(session, case.workflow, case.definition_version,
+                                          store),
+                   cipher=cipher, users=users, dossier=dossier or {},
+                   level_labels=level_labels or {})
 
     # reading helpers used by conditions and builders
 
@@ -236,9 +268,14 @@ class CaseSources:
     def accepted_event(self) -> Event | None:
         """The first transition into a mediation state (the case's acceptance)."""
         for e in self.events:
-            if e.kind == "transition" and e.to_state in self.levels:
+            if e.kind == "transition" and e.to_state in self.labels.mediation_states:
                 return e
         return None
+
+    def level_label(self, state: str | None) -> str:
+        """The printed name of the level ``state`` belongs to ("" if none)."""
+        level = self.labels.levels.get(state or "")
+        return self.level_labels.get(level, level) if level else ""
 
     def mediator(self) -> str:
         """The mediator to print: the agreement's, else the handler, else the last assigned."""
@@ -337,7 +374,7 @@ def registration(src: CaseSources) -> dict[str, Any]:
             src.person(created.actor) if created else ""),
         "accepted_on": cn_date(accepted.at) if accepted else "",
         "accepted_by": src.person(accepted.actor) if accepted else "",
-        "accepted_level": src.levels.get(accepted.to_state or "", "") if accepted else "",
+        "accepted_level": src.level_label(accepted.to_state) if accepted else "",
         "date": cn_date(case.created_at),
     }
 
@@ -406,7 +443,10 @@ def agreement(src: CaseSources) -> dict[str, Any]:
                         "method": SIGN_METHODS.get(sig.method, "") if sig else "",
                         "signed_on": cn_date(sig.signed_at) if sig else ""})
     mediator_sig = by_party.get("mediator")
-    terms = [{"number": cn_number(i + 1), "obligor": t.obligor, "content": t.content,
+    # Terms name their obligor by party id (save_agreement); print its role and name.
+    obligors = {str(p["id"]): f"{p['role_label']}{p['name']}" for p in parties}
+    terms = [{"number": cn_number(i + 1), "obligor": obligors.get(t.obligor, t.obligor),
+              "content": t.content,
               "amount": t.amount or "", "due_date": cn_date(t.due_date)}
              for i, t in enumerate(agr.terms)]
     deadline = (effective + timedelta(days=CONFIRMATION_DAYS)) if effective else None

@@ -9,7 +9,6 @@ URL printed in QR codes: the outbox runner puts the runtime on the job's session
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,7 @@ from mediation.workflow.models import OutboxRow
 from mediation.workflow.registry import effect
 
 log = logging.getLogger(__name__)
+
 
 @effect("render", params=("document",))
 def render_document(session: Session, row: OutboxRow) -> None:

@@ -30,7 +30,7 @@ from mediation.documents.catalogue import (
     DocumentSpec,
     catalogue,
 )
-from mediation.documents.contexts import BUILDERS, CaseSources
+from mediation.documents.contexts import BUILDERS, CaseSources, definitions
 from mediation.documents.models import RenderedDocument
 from mediation.documents.qr import new_code, qr_img, verify_url
 from mediation.documents.render import FIXED_DATE, renderer
@@ -101,11 +101,12 @@ def _iso_date(text: Any) -> str:
 
 
 def load_sources(session: Session, case: Case, cipher: FieldCipher | None,
-                 cat: Catalogue | None = None) -> CaseSources:
-    """The facts the context builders read, loaded once for one case."""
+                 cat: Catalogue | None = None, runtime: Any = None) -> CaseSources:
+    """The facts the context builders read, loaded once for one case (its definition from
+    ``runtime``'s store when given, else from the text the case pinned)."""
     cat = cat or catalogue()
-    levels = dict(cat.reports.get("monthly", {}).get("levels", {}))
-    return CaseSources.load(session, case, cipher, dossier=cat.dossier, levels=levels)
+    return CaseSources.load(session, case, cipher, dossier=cat.dossier, level_labels=cat.levels,
+                            store=definitions(runtime))
 
 
 def has_document(spec: DocumentSpec, src: CaseSources) -> bool:
@@ -114,10 +115,11 @@ def has_document(spec: DocumentSpec, src: CaseSources) -> bool:
     return CONDITIONS[args.pop("condition", "always")](src, args)
 
 
-def available_documents(session: Session, case: Case, *, standalone: bool = True) -> list[str]:
+def available_documents(session: Session, case: Case, *, standalone: bool = True,
+                        runtime: Any = None) -> list[str]:
     """The names of the documents ``case`` has now (those printable on their own by default)."""
     cat = catalogue()
-    src = load_sources(session, case, None, cat)
+    src = load_sources(session, case, None, cat, runtime)
     return [s.name for s in cat.documents.values()
             if (s.standalone or not standalone) and has_document(s, src)]
 
@@ -225,7 +227,7 @@ def render_case_document(session: Session, runtime_or_cipher: HasCipher | FieldC
     cipher = _cipher(runtime_or_cipher)
     url = _public_url(runtime_or_cipher, public_url)
     now = now or utcnow()
-    src = load_sources(session, case, cipher, cat)
+    src = load_sources(session, case, cipher, cat, runtime_or_cipher)
     if not has_document(spec, src):
         raise Conflict(msg("document_not_available", title=spec.label, reason=spec.unavailable),
                        document=name)
@@ -283,7 +285,7 @@ def preview_html(session: Session, runtime_or_cipher: HasCipher | FieldCipher | 
     spec = cat.get(name)
     if spec is None:
         raise NotFound(msg("document_unknown", name=name))
-    src = load_sources(session, case, _cipher(runtime_or_cipher), cat)
+    src = load_sources(session, case, _cipher(runtime_or_cipher), cat, runtime_or_cipher)
     if not has_document(spec, src):
         raise Conflict(msg("document_not_available", title=spec.label, reason=spec.unavailable))
     composed = compose(spec, src, cat)

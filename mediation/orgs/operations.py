@@ -6,9 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mediation.errors import FieldError, ValidationFailed
-from mediation.i18n import msg
+from mediation.i18n import Label, msg
 from mediation.orgs.models import KINDS, PARENT_KIND, OrgUnit
 
+KIND_LABELS = {"district": Label("区", "district"), "street": Label("街道", "street"),
+               "community": Label("社区", "community"), "grid": Label("网格", "grid")}
 _SUFFIXES = ("社区居委会", "居委会", "社区", "街道", "村委会", "村")
 
 
@@ -33,9 +35,9 @@ def add_org_unit(session: Session, code: str, *, name: str, kind: str,
     code = (code or "").strip()
     name = (name or "").strip()
     if not code or "/" in code or len(code) > 40:
-        errors.append(FieldError("code", msg("invalid_type", expected="1–40 characters, no '/'")))
+        errors.append(FieldError("code", msg("code_invalid")))
     elif find_org(session, code) is not None:
-        errors.append(FieldError("code", msg("invalid_type", expected=f"a new code ('{code}' exists)")))
+        errors.append(FieldError("code", msg("code_taken", code=code)))
     if not name or len(name) > 100:
         errors.append(FieldError("name", msg("required") if not name else msg("too_long", max=100)))
     if kind not in KINDS:
@@ -50,9 +52,10 @@ def add_org_unit(session: Session, code: str, *, name: str, kind: str,
                 errors.append(FieldError("parent", msg("unknown_org", code=parent_code)))
             elif parent.kind != PARENT_KIND[kind]:
                 errors.append(FieldError("parent", msg(
-                    "invalid_type", expected=f"a {PARENT_KIND[kind]} ('{parent_code}' is a {parent.kind})")))
+                    "parent_wrong_kind", expected=KIND_LABELS[PARENT_KIND[kind]], code=parent_code,
+                    actual=KIND_LABELS[parent.kind])))
     elif kind == "district" and parent_code:
-        errors.append(FieldError("parent", msg("invalid_type", expected="no parent for a district")))
+        errors.append(FieldError("parent", msg("district_no_parent")))
     if errors:
         raise ValidationFailed(errors=errors)
     unit = OrgUnit(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from mediation.auth.models import User
 from mediation.cases.models import Agreement
-from mediation.i18n import msg
+from mediation.i18n import Label, msg
 from mediation.timeutil import parse_iso
 from mediation.workflow.definition import FieldDef
 from mediation.workflow.models import Event
@@ -117,7 +117,7 @@ def _bad(key: str, **params: Any) -> ValueError:
 def text_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
     """A non-blank text of at most 5000 characters."""
     if not isinstance(value, str):
-        raise _bad("invalid_type", expected="text")
+        raise _bad("invalid_type", expected=Label("文本", "text"))
     value = value.strip()
     if not value:
         raise _bad("blank")
@@ -178,7 +178,7 @@ def user_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
     """The username of an active user (of the field's role, if it names one) whose unit
     serves the case's grid."""
     if not isinstance(value, str) or not value.strip():
-        raise _bad("invalid_type", expected="username")
+        raise _bad("invalid_type", expected=Label("用户名", "username"))
     user = ctx.session.scalar(select(User).where(User.username == value.strip()))
     if user is None or not user.active:
         raise _bad("unknown_user", username=value)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from mediation.i18n import Label
 from mediation.timeutil import parse_duration
 
 DEADLINE_KINDS = ("remind", "fire", "overdue")
@@ -28,18 +29,6 @@ class DefinitionError(Exception):
         super().__init__(f"{source}: " + "; ".join(problems))
         self.source = source
         self.problems = problems
-
-
-@dataclass(frozen=True)
-class Label:
-    """A text in Chinese and English."""
-
-    zh: str
-    en: str
-
-    def get(self, lang: str) -> str:
-        """The text in ``lang`` (``zh-CN`` or ``en``)."""
-        return self.en if lang.startswith("en") else self.zh
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from mediation.errors import (
     NotFound,
     ValidationFailed,
 )
-from mediation.i18n import Msg, msg
+from mediation.i18n import Label, Msg, msg
 from mediation.orgs.models import OrgUnit
 from mediation.security import FieldCipher
 from mediation.timeutil import utcnow
@@ -153,7 +153,7 @@ class Engine:
                 clean[name] = registry.FIELD_TYPES[fd.type](value, fd, ctx)
             except ValueError as exc:
                 reason = exc.args[0] if exc.args and isinstance(exc.args[0], Msg) else msg(
-                    "invalid_type", expected=fd.type)
+                    "invalid_type", expected=Label("正确的格式", "a valid value"))
                 errors.append(FieldError(name, reason))
         if allow_extra:
             clean.update(data)
