@@ -16,8 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import mediation.documents.models  # noqa: E402,F401
-from mediation.db import Database  # noqa: E402
+from mediation.config import Config  # noqa: E402
 from mediation.documents.catalogue import catalogue  # noqa: E402
 from mediation.documents.render import check_subsetting, renderer  # noqa: E402
 from mediation.documents.store import (  # noqa: E402
@@ -25,7 +24,7 @@ from mediation.documents.store import (  # noqa: E402
     load_sources,
     render_case_document,
 )
-from mediation.security import FieldCipher  # noqa: E402
+from mediation.runtime import Runtime  # noqa: E402
 from tests.documents import factories as f  # noqa: E402
 
 RUNS = 5
@@ -45,17 +44,20 @@ def main() -> None:
     warning = check_subsetting()
     print(f"subsetting: {'OK' if warning is None else warning}")
     tmp = Path(tempfile.mkdtemp(prefix="bench-docs-"))
-    db = Database(f"sqlite:///{tmp / 'bench.db'}")
-    db.create_all()
-    cipher = FieldCipher(f.SECRET)
-    with db.session() as session:
-        case = f.resolved_case(session, cipher, number=1)
-        big = f.resolved_case(session, cipher, number=2, long=True, sessions=6)
+    rt = Runtime(Config(instance=tmp, database_url=f"sqlite:///{tmp / 'bench.db'}",
+                        secret_key="bench-secret", run_jobs_inline=False))
+    rt.db.create_all()
+    world = f.DocumentWorld(rt).build()
+    runtime = rt  # passed as the API passes it: cipher, definitions, public URL
+    with rt.db.session() as session:
+        # cases walked through the engine, as in tests/documents
+        case = f.resolved_case(world, session, day=1)
+        big = f.resolved_case(world, session, day=2, long=True, sessions=6)
         session.commit()
 
         # -- P3 ------------------------------------------------------------------------------
         spec = catalogue().get("agreement")
-        composed = compose(spec, load_sources(session, case, cipher), catalogue())
+        composed = compose(spec, load_sources(session, case, rt.cipher, runtime=rt), catalogue())
         html = renderer().html(composed.template, {**composed.context, "verify": None})
         css_text = "\n".join((catalogue().root / "css" / n).read_text() for n in spec.css)
 
@@ -73,12 +75,12 @@ def main() -> None:
             # new data every time, so the document is really rendered (no stored copy)
             case.agreement.recorder = f"赵丽华{next(counter)}"
             session.flush()
-            pdf, meta = render_case_document(session, cipher, case, "agreement")
+            pdf, meta = render_case_document(session, runtime, case, "agreement")
             assert meta.rendered
             return pdf
 
         def cached() -> bytes:
-            return render_case_document(session, cipher, case, "agreement")[0]
+            return render_case_document(session, runtime, case, "agreement")[0]
 
         b_med, b_min = timed(bare)
         e_med, e_min = timed(end_to_end)
@@ -89,14 +91,14 @@ def main() -> None:
         print(f"P3 agreement, unchanged (stored copy served): median {c_med:.3f} s")
 
         # -- P4 ------------------------------------------------------------------------------
-        pdf, meta = render_case_document(session, cipher, big, "dossier")
+        pdf, meta = render_case_document(session, runtime, big, "dossier")
         print(f"P4 dossier: {meta.pages} pages, {len(pdf) / 1024:.0f} kB")
         counter2 = iter(range(1_000_000))
 
         def dossier() -> bytes:
             big.agreement.recorder = f"赵丽华{next(counter2)}"
             session.flush()
-            pdf, meta = render_case_document(session, cipher, big, "dossier")
+            pdf, meta = render_case_document(session, runtime, big, "dossier")
             assert meta.rendered
             return pdf
 
@@ -104,7 +106,7 @@ def main() -> None:
         print(f"P4 dossier ({meta.pages} pages), end to end: median {d_med:.3f} s  "
               f"(min {d_min:.3f} s)  goal ≤ 2.5 s  ({d_med / meta.pages * 1000:.0f} ms/page)")
         session.rollback()
-    db.dispose()
+    rt.close()
 
 
 if __name__ == "__main__":

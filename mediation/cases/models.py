@@ -73,7 +73,10 @@ class Case(Base):
     reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id])
     parties: Mapped[list[Party]] = relationship(
         back_populates="case", order_by="Party.position", cascade="all, delete-orphan")
-    agreement: Mapped[Agreement | None] = relationship(back_populates="case", uselist=False)
+    # The agreement of the current round of mediation; one voided by a breach stays on file.
+    agreement: Mapped[Agreement | None] = relationship(
+        primaryjoin="and_(Agreement.case_id == Case.id, Agreement.voided_at.is_(None))",
+        uselist=False, viewonly=True)
 
     def __repr__(self) -> str:
         return f"<Case {self.case_no} {self.state} v{self.version}>"
@@ -110,7 +113,7 @@ class Agreement(Base):
     __tablename__ = "agreements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     facts: Mapped[str] = mapped_column(Text, default="")
     dispute_matters: Mapped[str] = mapped_column(Text, default="")
     responsibilities: Mapped[str] = mapped_column(Text, default="")
@@ -122,9 +125,11 @@ class Agreement(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     mediator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     effective_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set when a breach sends the case back to mediation: a new round needs a new agreement.
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    case: Mapped[Case] = relationship(back_populates="agreement")
+    case: Mapped[Case] = relationship()
     mediator: Mapped[User | None] = relationship()
     terms: Mapped[list[AgreementTerm]] = relationship(
         order_by="AgreementTerm.position", cascade="all, delete-orphan")

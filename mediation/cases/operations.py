@@ -106,6 +106,8 @@ def save_agreement(session: Session, engine: Engine, case_id: int, data: dict[st
     if agreement is None:
         agreement = Agreement(case=case, copies=len(case.parties) + 1, revision=0)
         session.add(agreement)
+        session.flush()
+        session.expire(case, ["agreement"])
     else:
         voided = len(agreement.signatures)
         agreement.signatures.clear()

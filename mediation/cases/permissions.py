@@ -5,8 +5,9 @@ The rule (DESIGN.md §1–2), the same for triggers, actions and the agreement:
   role sees only cases referred to the legal service of their district (and their own).
 - The handler of a case is its assignee. With a handler, a trigger whose roles include the
   handler's role may be fired by the handler, and by a supervisor (a reviewer whose unit
-  contains the case). Without a handler, any user with a listed role whose unit contains the
-  case may fire it. No declared role: nobody may (deny by default).
+  contains the case); a supervisor may also fire what their own role may. Without a handler,
+  any user with a listed role whose unit contains the case may fire it. No declared role:
+  nobody may (deny by default).
 Which roles, which states and who supervises come from the workflow definition.
 """
 

@@ -33,6 +33,18 @@ def notify(session: Session, row: OutboxRow) -> None:
                 row.event_seq, row.payload)
 
 
+@effect("void_agreement", inline=True)
+def void_agreement(session: Session, engine: Any, case: Case, event: Event,
+                   params: dict[str, Any], actor: User | None, now: datetime) -> None:
+    """Set aside the agreement of the round that just ended (a breach sends the case back to
+    mediation): it stays on file, and the next round needs an agreement of its own."""
+    agreement = case.agreement
+    if agreement is not None:
+        agreement.voided_at = now
+        session.flush()
+        session.expire(case, ["agreement"])
+
+
 @effect("open_case", inline=True, params=("workflow",))
 def open_case(session: Session, engine: Any, case: Case, event: Event, params: dict[str, Any],
               actor: User | None, now: datetime) -> None:

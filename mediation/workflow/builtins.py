@@ -60,18 +60,39 @@ def _has_action(ctx: GuardContext, action: str, since: datetime | None = None,
     return False
 
 
+AGREEMENT_PARTS = {"facts": Label("纠纷主要事实", "the main facts"),
+                   "dispute_matters": Label("争议事项", "the matters in dispute"),
+                   "terms": Label("协议条款", "the terms"),
+                   "performance_method": Label("履行方式", "the manner of performance")}
+
+
+def round_started(ctx: GuardContext) -> datetime:
+    """When the current round of mediation began: the case's creation, or the last transition
+    whose trigger voids the agreement (a breach)."""
+    voiding = [t.trigger for t in ctx.definition.transitions.values()
+               if any(e.name == "void_agreement" for e in t.effects)]
+    last = None
+    if voiding:
+        last = ctx.session.scalar(select(Event.at).where(
+            Event.case_id == ctx.case.id, Event.kind == "transition", Event.name.in_(voiding))
+            .order_by(Event.seq.desc()).limit(1))
+    return last or ctx.case.created_at
+
+
 @guard("agreement_in_force")
 def agreement_in_force(ctx: GuardContext) -> Any:
-    """A written agreement complete and signed by every party and the mediator, or a
-    registered oral agreement."""
-    if _has_action(ctx, ORAL_AGREEMENT, since=ctx.case.created_at):
+    """A written agreement of this round, complete and signed by every party and the
+    mediator, or an oral agreement registered in this round."""
+    if _has_action(ctx, ORAL_AGREEMENT, since=round_started(ctx)):
         return None
     agreement = ctx.case.agreement
     if agreement is None:
         return msg("guard_agreement_missing")
     gaps = agreement_gaps(agreement)
     if gaps:
-        return msg("guard_agreement_incomplete", missing=", ".join(gaps))
+        parts = [AGREEMENT_PARTS[g] for g in gaps]
+        return msg("guard_agreement_incomplete", missing=Label(
+            "、".join(p.zh for p in parts), ", ".join(p.en for p in parts)))
     missing = missing_signers(agreement)
     if missing:
         return msg("guard_signatures_missing", missing="、".join(missing))

@@ -141,6 +141,9 @@ class Definition:
     number_series: str
     supervisor_role: str | None
     legal_role: str | None
+    # Cases of this workflow are for the legal service from the start (a consultation desk):
+    # the district's legal role sees them without a referral.
+    open_to_legal: bool
     states: dict[str, StateDef]
     transitions: dict[str, TransitionDef]
     actions: dict[str, ActionDef]
@@ -333,6 +336,7 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
         name=name, version=_version(raw), label=label, initial=initial,
         number_series=str(doc.get("number_series", "")),
         supervisor_role=doc.get("supervisor_role"), legal_role=doc.get("legal_role"),
+        open_to_legal=bool(doc.get("open_to_legal", False)),
         states=states, transitions=transitions, actions=actions, fields=fields,
         rules=tuple(rules), agreement=agreement, source=raw.decode("utf-8"),
     )

@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mediation.auth.models import LEGAL_ROLE, User
 from mediation.cases import permissions
@@ -46,6 +47,16 @@ from mediation.workflow.store import DefinitionStore, WrongState
 log = logging.getLogger(__name__)
 
 SYSTEM = "system"
+
+_CASES = cast(Table, Case.__table__)
+_DEADLINES = cast(Table, Deadline.__table__)
+_OUTBOX = cast(Table, OutboxRow.__table__)
+# Built once: cancel a case's pending deadlines.
+_CANCEL_DEADLINES = (
+    update(_DEADLINES)
+    .where(_DEADLINES.c.case_id == bindparam("b_case_id"), _DEADLINES.c.fired_at.is_(None),
+           _DEADLINES.c.cancelled_at.is_(None))
+    .values(cancelled_at=bindparam("now")))
 
 
 @dataclass
@@ -105,7 +116,10 @@ class Engine:
     # -- what a user may do ---------------------------------------------------------------------
 
     def available_triggers(self, session: Session, case: Case, user: User) -> list[TransitionDef]:
-        """The triggers ``user`` may fire on ``case`` now (guards and data not yet checked)."""
+        """The triggers ``user`` may fire on ``case`` now (guards and data not yet checked);
+        none on a case the user cannot see."""
+        if not permissions.can_see(user, case):
+            return []
         definition = self.definition(session, case)
         machine = self.store.machine(definition)
         out = []
@@ -209,6 +223,9 @@ class Engine:
             origin_case_id=origin.id if origin else None,
             state_entered_at=now, created_at=now, updated_at=now,
         )
+        if definition.open_to_legal:
+            district = grid.ancestor("district")
+            case.legal_unit_id = district.id if district else None
         for i, p in enumerate(parties or []):
             case.parties.append(self.new_party(i, p))
         session.add(case)
@@ -295,22 +312,22 @@ class Engine:
 
         from_state = case.state
         warnings: list[Msg] = []
+        values: dict[str, Any] = {"state": dest, "state_entered_at": now, "updated_at": now}
         reassigned, handler = self._new_handler(session, tdef.assign, clean, actor)
         if reassigned:
-            self._assign(case, handler)
+            values.update(self._assignment(case, handler))
             if tdef.conflict_check and handler is not None:
                 warnings = find_conflicts(session, case, handler)
-        case.state = dest
-        case.state_entered_at = now
-        case.updated_at = now
-        case.version += 1
         if definition.is_terminal(dest):
-            case.closed_at = now
-        # Every change to the case row before its first flush: one UPDATE, not two.
-        deadlines = self._plan_deadlines(session, definition, case, now)
+            values["closed_at"] = now
+        deadlines, due_at = self._plan_deadlines(session, definition, case, dest, now)
+        values.update(due_at=due_at, overdue_at=None)
+        # One UPDATE of the case row (version-checked), one INSERT of the event, the deadlines
+        # replaced, the outbox filled: plain statements, no ORM unit of work on the hot path.
+        self._write_case(session, case, values)
         event_data = dict(clean)
-        if case.assignee is not None and reassigned:
-            event_data["assignee"] = case.assignee.username
+        if handler is not None and reassigned:
+            event_data["assignee"] = handler.username
         if warnings:
             event_data["warnings"] = [w.both() for w in warnings]
         if deadline is not None:
@@ -320,7 +337,6 @@ class Engine:
                              from_state=from_state, to_state=dest, data=event_data)
         self._replace_deadlines(session, case, deadlines, now)
         self._run_effects(session, case, event, (*tdef.effects, *extra_effects), actor, now)
-        session.flush()
         return Outcome(case, event, warnings)
 
     def _new_handler(self, session: Session, assign: str | None, clean: dict[str, Any],
@@ -337,45 +353,55 @@ class Engine:
             return False, None
         return True, session.scalar(select(User).where(User.username == username))
 
-    def _assign(self, case: Case, handler: User | None) -> None:
-        case.assignee = handler
-        case.assignee_id = handler.id if handler else None
+    def _assignment(self, case: Case, handler: User | None) -> dict[str, Any]:
+        """The case columns that make ``handler`` its handler (a lawyer also opens the case to
+        their district's legal service)."""
+        set_committed_value(case, "assignee", handler)
+        values: dict[str, Any] = {"assignee_id": handler.id if handler else None}
         if handler is not None and handler.role == LEGAL_ROLE:
             district = handler.org_unit.ancestor("district") or handler.org_unit
-            case.legal_unit_id = district.id
+            values["legal_unit_id"] = district.id
+        return values
+
+    def _write_case(self, session: Session, case: Case, values: dict[str, Any], *,
+                    count: bool = True) -> None:
+        """UPDATE the case row with ``values`` (and the next version when ``count``), checked
+        against the version read under the lock; the loaded object is kept in step."""
+        if count:
+            values = {**values, "version": case.version + 1}
+        stmt = update(_CASES).where(_CASES.c.id == case.id, _CASES.c.version == case.version)
+        if rowcount(session.execute(stmt.values(**values))) != 1:
+            raise Conflict(msg("stale_version", current="?", expected=case.version))
+        for key, value in values.items():
+            set_committed_value(case, key, value)
 
     def _enter_state(self, session: Session, definition: Definition, case: Case,
                      now: datetime) -> None:
-        """Cancel the deadlines of the state left; set those of the state entered."""
-        self._replace_deadlines(session, case, self._plan_deadlines(session, definition, case,
-                                                                    now), now)
+        """Set the deadlines of the state the case is in (a new case)."""
+        rows, due_at = self._plan_deadlines(session, definition, case, case.state, now)
+        self._write_case(session, case, {"due_at": due_at, "overdue_at": None}, count=False)
+        self._replace_deadlines(session, case, rows, now)
 
     def _plan_deadlines(self, session: Session, definition: Definition, case: Case,
-                        now: datetime) -> list[Deadline]:
-        """The deadlines of the state ``case`` is in (not yet added); sets its due time."""
-        rows = []
-        # Anchors may read the case's agreement; its pending state change waits for the
-        # caller's next flush (everything pending before the change was flushed by the lock).
-        with session.no_autoflush:
-            for d in definition.state(case.state).deadlines:
-                start = registry.ANCHORS[d.anchor](session, case, now)
-                rows.append(Deadline(case_id=case.id, state=case.state, kind=d.kind,
-                                     trigger=d.fire, due_at=start + d.after, reason=d.reason.zh,
-                                     reason_en=d.reason.en, created_at=now))
-        case.overdue_at = None
-        case.due_at = min(row.due_at for row in rows) if rows else None
-        return rows
+                        state: str, now: datetime) -> tuple[list[dict[str, Any]], datetime | None]:
+        """The deadline rows of ``state`` for ``case`` and the earliest due time."""
+        rows: list[dict[str, Any]] = []
+        due: list[datetime] = []
+        for d in definition.state(state).deadlines:
+            start = registry.ANCHORS[d.anchor](session, case, now)
+            rows.append({"case_id": case.id, "state": state, "kind": d.kind, "trigger": d.fire,
+                         "due_at": start + d.after, "reason": d.reason.zh,
+                         "reason_en": d.reason.en, "created_at": now})
+            due.append(start + d.after)
+        return rows, min(due, default=None)
 
-    def _replace_deadlines(self, session: Session, case: Case, rows: list[Deadline],
+    def _replace_deadlines(self, session: Session, case: Case, rows: list[dict[str, Any]],
                            now: datetime) -> None:
         """Cancel the case's pending deadlines, then add ``rows`` (the cancel comes first so
         that it cannot touch them)."""
-        session.execute(
-            update(Deadline)
-            .where(Deadline.case_id == case.id, Deadline.fired_at.is_(None),
-                   Deadline.cancelled_at.is_(None))
-            .values(cancelled_at=now))
-        session.add_all(rows)
+        session.execute(_CANCEL_DEADLINES, {"b_case_id": case.id, "now": now})
+        if rows:
+            session.execute(insert(_DEADLINES), rows)
 
     def _run_effects(self, session: Session, case: Case, event: Event,
                      effects: tuple[Effect, ...], actor: User | None, now: datetime) -> None:
@@ -384,9 +410,9 @@ class Engine:
             if spec.inline:
                 spec.handler(session, self, case, event, eff.params, actor, now)
             else:
-                session.add(OutboxRow(case_id=case.id, event_seq=event.seq, effect=eff.name,
-                                      payload=dict(eff.params), created_at=now,
-                                      available_at=now))
+                session.execute(insert(_OUTBOX).values(
+                    case_id=case.id, event_seq=event.seq, effect=eff.name,
+                    payload=dict(eff.params), created_at=now, available_at=now, attempts=0))
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -412,27 +438,29 @@ class Engine:
         if errors:
             raise ValidationFailed(errors=[e.prefixed("data") for e in errors])
         warnings: list[Msg] = []
+        values: dict[str, Any] = {}
         reassigned, handler = self._new_handler(session, adef.assign, clean, actor)
         if reassigned:
-            self._assign(case, handler)
+            values = self._assignment(case, handler)
             if adef.conflict_check and handler is not None:
                 warnings = find_conflicts(session, case, handler)
                 if warnings:
                     clean["warnings"] = [w.both() for w in warnings]
-        return Outcome(case, self.record(session, case, "action", action, actor, clean, now),
+        return Outcome(case, self.record(session, case, "action", action, actor, clean, now,
+                                         values),
                        warnings)
 
     def record(self, session: Session, case: Case, kind: str, name: str, actor: User | None,
-               data: dict[str, Any], now: datetime) -> Event:
+               data: dict[str, Any], now: datetime,
+               values: dict[str, Any] | None = None) -> Event:
         """Append an event that does not move the case (action, agreement, signature, system
-        notice) and count the change in the case's version."""
-        case.version += 1
-        case.updated_at = now
-        event = append_event(session, case_id=case.id, case_no=case.case_no, at=now,
-                             actor=_actor_name(actor), kind=kind, name=name,
-                             from_state=case.state, to_state=case.state, data=data)
-        session.flush()
-        return event
+        notice), with any other column ``values`` of the case, and count the change in the
+        case's version."""
+        session.flush()  # what the caller changed through the ORM goes first
+        self._write_case(session, case, {**(values or {}), "updated_at": now})
+        return append_event(session, case_id=case.id, case_no=case.case_no, at=now,
+                            actor=_actor_name(actor), kind=kind, name=name,
+                            from_state=case.state, to_state=case.state, data=data)
 
     # -- deadlines ------------------------------------------------------------------------------
 
@@ -492,11 +520,11 @@ class Engine:
                 self.record(session, case, "system", "deadline_not_fired", None,
                             {**info, "error": exc.detail.both()}, now)
             return deadline.kind
-        if deadline.kind == "overdue":
-            case.overdue_at = now
-        self.record(session, case, deadline.kind, "deadline", None, info, now)
         pending = session.scalars(select(Deadline.due_at).where(
             Deadline.case_id == case.id, Deadline.fired_at.is_(None),
             Deadline.cancelled_at.is_(None))).all()
-        case.due_at = min(pending) if pending else None
+        values: dict[str, Any] = {"due_at": min(pending) if pending else None}
+        if deadline.kind == "overdue":
+            values["overdue_at"] = now
+        self.record(session, case, deadline.kind, "deadline", None, info, now, values)
         return deadline.kind

@@ -7,11 +7,14 @@ import threading
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from transitions import Machine, MachineError
 
 from mediation.i18n import msg
 from mediation.resources import data_dir
+from mediation.timeutil import utcnow
 from mediation.workflow.definition import Definition, DefinitionError, parse_definition
 from mediation.workflow.models import DefinitionVersion
 
@@ -72,6 +75,7 @@ class DefinitionStore:
         self._versions: dict[tuple[str, str], Definition] = {}
         self._machines: dict[tuple[str, str], WorkflowMachine] = {}
         self._lock = threading.Lock()
+        self._pinned: set[tuple[str, str]] = set()  # versions known to be in the database
         self.load()
 
     def load(self) -> None:
@@ -114,13 +118,20 @@ class DefinitionStore:
 
     def pin(self, session: Session, definition: Definition) -> None:
         """Make sure the text of ``definition`` is in the database before a case uses it."""
+        key = (definition.name, definition.version)
+        if key in self._pinned:
+            return
         exists = session.scalar(select(DefinitionVersion.version).where(
             DefinitionVersion.name == definition.name,
             DefinitionVersion.version == definition.version))
         if exists is None:
-            session.add(DefinitionVersion(name=definition.name, version=definition.version,
-                                          source=definition.source))
-            session.flush()
+            # Two first cases at once may both get here: the second insert does nothing.
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            session.execute(insert(DefinitionVersion).values(
+                name=definition.name, version=definition.version, source=definition.source,
+                created_at=utcnow()).on_conflict_do_nothing())
+        else:
+            self._pinned.add(key)
 
     def machine(self, definition: Definition) -> WorkflowMachine:
         """The machine of ``definition``'s version, built on first use."""

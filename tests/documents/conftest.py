@@ -1,5 +1,6 @@
-"""Fixtures for the document tests: a real SQLite database with the documents table, a cipher,
-and helpers that read PDFs back with poppler (pdftotext, pdffonts, pdfinfo) and pypdf."""
+"""Fixtures for the document tests: the committee of tests/documents/factories.py on the
+suite's databases (every backend), a session to walk cases in, and helpers that read PDFs back
+with poppler (pdftotext, pdffonts, pdfinfo)."""
 
 from __future__ import annotations
 
@@ -12,31 +13,24 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-import mediation.documents.models  # noqa: F401  (registers rendered_documents)
-from mediation.db import Database
-from mediation.security import FieldCipher
-from tests.documents.factories import SECRET
+from mediation.runtime import Runtime
+from tests.api.conftest import _fast_password_hashing, rt  # noqa: F401  (fast world, DELETE)
+from tests.documents.factories import DocumentWorld
 
 POPPLER = all(shutil.which(t) for t in ("pdftotext", "pdffonts", "pdfinfo"))
 needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils not installed")
 
 
 @pytest.fixture
-def cipher() -> FieldCipher:
-    return FieldCipher(SECRET)
+def docs(rt: Runtime) -> DocumentWorld:  # noqa: F811
+    """武林门社区, its grid and its three mediators, on an empty database."""
+    return DocumentWorld(rt).build()
 
 
 @pytest.fixture
-def docdb(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'documents.db'}")
-    db.create_all()
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def session(docdb: Database) -> Iterator[Session]:
-    with docdb.session() as s:
+def session(rt: Runtime, docs: DocumentWorld) -> Iterator[Session]:  # noqa: F811
+    """One unit of work, committed at the end."""
+    with rt.db.session() as s:
         yield s
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from mediation.cases.models import PiiAccess
 from mediation.documents.catalogue import catalogue
 from mediation.documents.contexts import CaseSources
-from mediation.documents.jobs import render_document
 from mediation.documents.models import RenderedDocument
 from mediation.documents.monthly import monthly_report_pdf
 from mediation.documents.render import check_subsetting
@@ -26,6 +25,7 @@ from mediation.documents.store import (
 )
 from mediation.documents.verify import verify_code
 from mediation.errors import Conflict, NotFound, ValidationFailed
+from mediation.jobs.outbox import process_outbox
 from mediation.workflow.models import OutboxRow
 from tests.documents import factories as f
 from tests.documents.conftest import needs_poppler
@@ -66,8 +66,8 @@ REQUIRED = {
 
 
 @pytest.fixture
-def resolved(session, cipher):
-    return f.resolved_case(session, cipher)
+def resolved(docs, session):
+    return f.resolved_case(docs, session)
 
 
 def page_headers_ok(pdf, case_no: str, skip: int = 0) -> list[int]:
@@ -80,8 +80,8 @@ def page_headers_ok(pdf, case_no: str, skip: int = 0) -> list[int]:
 
 
 @pytest.mark.parametrize("name", sorted(REQUIRED))
-def test_document_prints_every_required_field(session, cipher, resolved, read_pdf, name):
-    pdf_bytes, meta = render_case_document(session, cipher, resolved, name)
+def test_document_prints_every_required_field(rt, docs, session, resolved, read_pdf, name):
+    pdf_bytes, meta = render_case_document(session, rt, resolved, name)
     pdf = read_pdf(pdf_bytes)
     assert pdf.page_count == meta.pages
     missing = pdf.has(CASE_NO, "武林门社区人民调解委员会", *REQUIRED[name])
@@ -99,9 +99,9 @@ def test_document_prints_every_required_field(session, cipher, resolved, read_pd
     assert len(pdf_bytes) < 1_000_000
 
 
-def test_agreement_has_no_id_numbers_and_a_code_on_every_page(session, cipher, read_pdf):
-    case = f.resolved_case(session, cipher, long=True)
-    pdf_bytes, meta = render_case_document(session, cipher, case, "agreement")
+def test_agreement_has_no_id_numbers_and_a_code_on_every_page(rt, docs, session, read_pdf):
+    case = f.resolved_case(docs, session, long=True)
+    pdf_bytes, meta = render_case_document(session, rt, case, "agreement")
     pdf = read_pdf(pdf_bytes)
     assert pdf.page_count >= 3  # long facts span pages
     assert "330103195803120027" not in pdf.text and "91330103MA2B3C4D5E" not in pdf.text
@@ -113,15 +113,15 @@ def test_agreement_has_no_id_numbers_and_a_code_on_every_page(session, cipher, r
     assert len(pdf_bytes) < 1_000_000
 
 
-def test_agreement_is_refused_until_everyone_signed(session, cipher):
-    case = f.signing_case(session, cipher)
+def test_agreement_is_refused_until_everyone_signed(rt, docs, session):
+    case = f.signing_case(docs, session)
     with pytest.raises(Conflict) as err:
-        render_case_document(session, cipher, case, "agreement")
+        render_case_document(session, rt, case, "agreement")
     assert "尚未由各方签名" in err.value.detail.render("zh-CN")
     assert "not signed by everyone" in err.value.detail.render("en")
     assert "agreement" not in available_documents(session, case)
     with pytest.raises(NotFound):
-        render_case_document(session, cipher, case, "no_such_document")
+        render_case_document(session, rt, case, "no_such_document")
 
 
 def _toc(pdf) -> list[tuple[str, int]]:
@@ -134,12 +134,12 @@ def _toc(pdf) -> list[tuple[str, int]]:
 
 
 @pytest.mark.parametrize("kind", ["resolved", "litigation", "oral"])
-def test_dossier_contents_page_numbers_are_the_real_pages(session, cipher, read_pdf, kind):
+def test_dossier_contents_page_numbers_are_the_real_pages(rt, docs, session, read_pdf, kind):
     case = {"resolved": f.resolved_case, "litigation": f.litigation_case,
-            "oral": f.oral_case}[kind](session, cipher)
-    pdf_bytes, _ = render_case_document(session, cipher, case, "dossier")
+            "oral": f.oral_case}[kind](docs, session)
+    pdf_bytes, _ = render_case_document(session, rt, case, "dossier")
     pdf = read_pdf(pdf_bytes)
-    composed = compose(catalogue().get("dossier"), load_sources(session, case, cipher),
+    composed = compose(catalogue().get("dossier"), load_sources(session, case, rt.cipher),
                        catalogue())
     sections = composed.context["sections"]
     toc = _toc(pdf)
@@ -167,44 +167,46 @@ def test_dossier_contents_page_numbers_are_the_real_pages(session, cipher, read_
         assert "人民调解调查记录" not in titles
 
 
-def test_termination_notice_names_the_routes(session, cipher, read_pdf):
-    case = f.litigation_case(session, cipher)
-    pdf = read_pdf(render_case_document(session, cipher, case, "termination_notice")[0])
+def test_termination_notice_names_the_routes(rt, docs, session, read_pdf):
+    case = f.litigation_case(docs, session)
+    pdf = read_pdf(render_case_document(session, rt, case, "termination_notice")[0])
     assert not pdf.has("人民调解终止调解告知书", "第二十六条", "仲裁", "行政", "人民法院提起诉讼",
                        "双方对工程款数额分歧较大", "陈志刚", *PARTY_NAMES)
     with pytest.raises(Conflict):
-        render_case_document(session, cipher, f.oral_case(session, cipher), "termination_notice")
+        render_case_document(session, rt, f.oral_case(docs, session), "termination_notice")
 
 
-def test_oral_agreement_register(session, cipher, read_pdf):
-    case = f.oral_case(session, cipher)
-    pdf = read_pdf(render_case_document(session, cipher, case, "oral_agreement")[0])
+def test_oral_agreement_register(rt, docs, session, read_pdf):
+    case = f.oral_case(docs, session)
+    pdf = read_pdf(render_case_document(session, rt, case, "oral_agreement")[0])
     assert not pdf.has("口头调解协议登记表", "李建华于三日内清理楼道内堆放的装修材料", "2025年3月6日")
 
 
-def test_same_data_same_bytes_and_rendered_once(session, cipher, resolved):
-    pdf1, meta1 = render_case_document(session, cipher, resolved, "agreement")
-    pdf2, meta2 = render_case_document(session, cipher, resolved, "agreement")
+def test_same_data_same_bytes_and_rendered_once(rt, docs, session, resolved):
+    pdf1, meta1 = render_case_document(session, rt, resolved, "agreement")
+    pdf2, meta2 = render_case_document(session, rt, resolved, "agreement")
     assert meta1.rendered and not meta2.rendered
     assert pdf1 == pdf2 and meta1.verification_code == meta2.verification_code
     # the pure path: the same composed document and code give the same bytes
     spec = catalogue().get("agreement")
-    composed = compose(spec, load_sources(session, resolved, cipher), catalogue())
+    composed = compose(spec, load_sources(session, resolved, rt.cipher), catalogue())
     a = render_composed(composed, code=meta1.verification_code)[0]
     b = render_composed(composed, code=meta1.verification_code)[0]
     assert a == b == pdf1
     assert session.scalar(select(func.count()).select_from(RenderedDocument)) == 1
 
 
-def test_changed_data_supersedes_and_verify_says_so(session, cipher, resolved):
-    _, old = render_case_document(session, cipher, resolved, "agreement")
-    resolved.agreement.recorder = "钱晓燕"
-    session.flush()
-    _, new = render_case_document(session, cipher, resolved, "agreement")
+def test_changed_data_supersedes_and_verify_says_so(rt, docs, session, resolved):
+    _, old = render_case_document(session, rt, resolved, "dossier")
+    # a second judicial confirmation recorded after the case was closed changes the dossier
+    rt.engine.act(session, resolved.id, "record_judicial_confirmation",
+                  actor=docs.user(session, "wangxy"),
+                  data={"court": "杭州市中级人民法院", "applied_on": "2025-05-20"})
+    _, new = render_case_document(session, rt, resolved, "dossier")
     assert new.rendered and new.verification_code != old.verification_code
     answer = verify_code(session, old.verification_code.lower().replace("-", " "))
     assert answer["valid"] is True and answer["current"] is False
-    assert answer["case_no"] == CASE_NO and answer["document"] == "agreement"
+    assert answer["case_no"] == CASE_NO and answer["document"] == "dossier"
     fresh = verify_code(session, new.verification_code)
     assert fresh["valid"] and fresh["current"] and fresh["issued_at"].endswith("Z")
     text = json.dumps(fresh, ensure_ascii=False)
@@ -214,27 +216,36 @@ def test_changed_data_supersedes_and_verify_says_so(session, cipher, resolved):
         "valid": False, "case_no": None, "document": None, "issued_at": None}
 
 
-def test_full_numbers_printed_are_logged(session, cipher, resolved):
+def test_full_numbers_printed_are_logged(rt, docs, session, resolved):
     user = resolved.assignee
-    render_case_document(session, cipher, resolved, "registration", actor=user)
+    render_case_document(session, rt, resolved, "registration", actor=user)
     rows = session.scalars(select(PiiAccess).where(PiiAccess.purpose == "document:registration"))
     logged = {(r.party_id, r.fields, r.user_id) for r in rows}
     assert logged == {(p.id, "id_number,phone", user.id) for p in resolved.parties}
 
 
-def test_render_job_stores_the_document_or_skips(session, cipher, resolved):
-    session.info["runtime"] = type("R", (), {"cipher": cipher})()
-    row = OutboxRow(case_id=resolved.id, effect="render", payload={"document": "agreement"})
-    render_document(session, row)
-    stored = session.scalars(select(RenderedDocument)).all()
-    assert [d.document for d in stored] == ["agreement"] and stored[0].current
-    oral = f.oral_case(session, cipher)
-    render_document(session, OutboxRow(case_id=oral.id, effect="render",
-                                       payload={"document": "agreement"}))
-    assert session.scalar(select(func.count()).select_from(RenderedDocument)) == 1
+def test_render_job_renders_what_the_engine_queued(rt, docs, session, resolved):
+    oral = f.oral_case(docs, session)
+    session.commit()
+    queued = session.execute(select(OutboxRow.case_id, OutboxRow.payload)
+                             .where(OutboxRow.effect == "render")).all()
+    assert sorted((c, p["document"]) for c, p in queued) == sorted([
+        (resolved.id, "rights_notice"), (resolved.id, "agreement"), (resolved.id, "dossier"),
+        (oral.id, "rights_notice"), (oral.id, "agreement")])
+    session.commit()  # the jobs run in sessions of their own
+    report = process_outbox(rt)
+    assert report.failed == 0
+    stored = session.execute(select(RenderedDocument.case_id, RenderedDocument.document)
+                             .where(RenderedDocument.current.is_(True))).all()
+    # the oral agreement has no written agreement to print: that job is skipped
+    assert sorted(stored) == sorted([
+        (resolved.id, "rights_notice"), (resolved.id, "agreement"), (resolved.id, "dossier"),
+        (oral.id, "rights_notice")])
+    assert session.scalar(select(func.count()).select_from(OutboxRow)
+                          .where(OutboxRow.processed_at.is_(None))) == 0
 
 
-def test_available_documents(session, cipher, resolved):
+def test_available_documents(rt, docs, session, resolved):
     names = available_documents(session, resolved)
     assert {"registration", "rights_notice", "agreement", "dossier", "follow_up"} <= set(names)
     assert "termination_notice" not in names and "oral_agreement" not in names
@@ -242,11 +253,11 @@ def test_available_documents(session, cipher, resolved):
     assert src.agreement_signed()
 
 
-def test_monthly_report(session, cipher, read_pdf):
-    f.resolved_case(session, cipher, number=1, same_month=True)
-    f.resolved_case(session, cipher, number=4, same_month=True)
-    f.litigation_case(session, cipher, number=2)
-    f.oral_case(session, cipher, number=3)
+def test_monthly_report(rt, docs, session, read_pdf):
+    f.resolved_case(docs, session, day=1, same_month=True)
+    f.resolved_case(docs, session, day=4, same_month=True)
+    f.litigation_case(docs, session, day=2)
+    f.oral_case(docs, session, day=3)
     pdf = read_pdf(monthly_report_pdf(session, "S1", "2025-03"))
     assert not pdf.has("武林街道", "人民调解工作月度统计报表", "2025年3月1日至2025年3月31日",
                        "本月受理", "调解成功率", "社区内化解", "超期案件", "申请司法确认",

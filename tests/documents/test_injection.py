@@ -76,14 +76,15 @@ def assert_clean(pdf: bytes, canary: Canary) -> None:
     assert canary.hits == []
 
 
-def test_markup_in_every_free_text_field_is_printed_as_text(session, cipher, canary, read_pdf):
+def test_markup_in_every_free_text_field_is_printed_as_text(rt, docs, session, canary,
+                                                           read_pdf):
     text = payload(canary.port)
-    cases = [f.resolved_case(session, cipher, text=text, number=1),
-             f.litigation_case(session, cipher, text=text, number=2)]
+    cases = [f.resolved_case(docs, session, text=text, day=1),
+             f.litigation_case(docs, session, text=text, day=2)]
     refused_before = len(renderer().fetcher.refused)
     for case in cases:
         for name in available_documents(session, case):
-            pdf_bytes, _ = render_case_document(session, cipher, case, name)
+            pdf_bytes, _ = render_case_document(session, rt, case, name)
             assert_clean(pdf_bytes, canary)
             pdf = read_pdf(pdf_bytes)
             if name in ("registration", "agreement", "investigation", "session_record",

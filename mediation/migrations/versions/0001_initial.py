@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 08:00:46.137673
+Create Date: 2026-11-22 08:23:17.018023
 """
 
 from collections.abc import Sequence
@@ -143,12 +143,15 @@ def upgrade() -> None:
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('mediator_id', sa.Integer(), nullable=True),
     sa.Column('effective_at', sa.DateTime(), nullable=True),
+    sa.Column('voided_at', sa.DateTime(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_agreements_case_id_cases')),
     sa.ForeignKeyConstraint(['mediator_id'], ['users.id'], name=op.f('fk_agreements_mediator_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_agreements')),
-    sa.UniqueConstraint('case_id', name=op.f('uq_agreements_case_id'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_agreements'))
     )
+    with op.batch_alter_table('agreements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_agreements_case_id'), ['case_id'], unique=False)
+
     op.create_table('deadlines',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -354,6 +357,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_deadlines_case_id'))
 
     op.drop_table('deadlines')
+    with op.batch_alter_table('agreements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_agreements_case_id'))
+
     op.drop_table('agreements')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_state'))
