@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from mediation.timeutil import iso
@@ -21,6 +21,11 @@ from mediation.workflow.models import Event
 
 GENESIS = "0" * 64
 _EVENTS = cast(Table, Event.__table__)
+# Built once (the hot path): the last link of a case's chain, and the insert of a new one.
+_LAST_LINK = (select(_EVENTS.c.seq, _EVENTS.c.hash)
+              .where(_EVENTS.c.case_id == bindparam("b_case_id"))
+              .order_by(_EVENTS.c.seq.desc()).limit(1))
+_INSERT = insert(_EVENTS)
 
 
 def canonical(case_no: str, seq: int, at: datetime, actor: str, kind: str, name: str,
@@ -45,10 +50,8 @@ def append_event(session: Session, *, case_id: int, case_no: str, at: datetime, 
                  kind: str, name: str, from_state: str | None = None,
                  to_state: str | None = None, data: dict[str, Any] | None = None) -> Event:
     """Append an event to a case's chain. The caller holds the case's lock."""
-    last = session.execute(
-        select(Event.seq, Event.hash).where(Event.case_id == case_id)
-        .order_by(Event.seq.desc()).limit(1)
-    ).first()
+    conn = session.connection()  # plain statements: no ORM layer on the hot path
+    last = conn.execute(_LAST_LINK, {"b_case_id": case_id}).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     at = at.replace(tzinfo=None)
     clean = _jsonable(data or {})
@@ -59,7 +62,7 @@ def append_event(session: Session, *, case_id: int, case_no: str, at: datetime, 
               "prev_hash": prev, "hash": digest}
     # A plain INSERT (events are append-only: nothing for the ORM to track); the returned
     # object carries what was written.
-    session.execute(insert(_EVENTS).values(**values))
+    conn.execute(_INSERT, values)
     return Event(**values)
 
 

@@ -51,7 +51,17 @@ SYSTEM = "system"
 _CASES = cast(Table, Case.__table__)
 _DEADLINES = cast(Table, Deadline.__table__)
 _OUTBOX = cast(Table, OutboxRow.__table__)
-# Built once: cancel a case's pending deadlines.
+# Built once (the hot path). The case UPDATE sets whichever columns its parameters name.
+_UPDATE_CASE = update(_CASES).where(_CASES.c.id == bindparam("b_id"),
+                                    _CASES.c.version == bindparam("b_version"))
+_INSERT_DEADLINES = insert(_DEADLINES)
+_INSERT_OUTBOX = insert(_OUTBOX)
+# Load a case for change: SQLite's write lock is already held (BEGIN IMMEDIATE); elsewhere the
+# row is locked. populate_existing: a case already in the session is read afresh.
+_LOCK_SQLITE = (select(Case).where(Case.id == bindparam("b_case_id"))
+                .execution_options(populate_existing=True))
+_LOCK_ROW = _LOCK_SQLITE.with_for_update(of=Case)
+# Cancel a case's pending deadlines.
 _CANCEL_DEADLINES = (
     update(_DEADLINES)
     .where(_DEADLINES.c.case_id == bindparam("b_case_id"), _DEADLINES.c.fired_at.is_(None),
@@ -99,10 +109,8 @@ class Engine:
 
     def lock_case(self, session: Session, case_id: int) -> Case:
         """Load a case for change, holding its row lock until the transaction ends."""
-        stmt = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
-        if session.get_bind().dialect.name != "sqlite":
-            stmt = stmt.with_for_update(of=Case)
-        case = session.scalar(stmt)
+        stmt = _LOCK_SQLITE if session.get_bind().dialect.name == "sqlite" else _LOCK_ROW
+        case = session.scalar(stmt, {"b_case_id": case_id})
         if case is None:
             raise NotFound(msg("case_not_found"))
         return case
@@ -369,8 +377,8 @@ class Engine:
         against the version read under the lock; the loaded object is kept in step."""
         if count:
             values = {**values, "version": case.version + 1}
-        stmt = update(_CASES).where(_CASES.c.id == case.id, _CASES.c.version == case.version)
-        if rowcount(session.execute(stmt.values(**values))) != 1:
+        params = {**values, "b_id": case.id, "b_version": case.version}
+        if session.connection().execute(_UPDATE_CASE, params).rowcount != 1:
             raise Conflict(msg("stale_version", current="?", expected=case.version))
         for key, value in values.items():
             set_committed_value(case, key, value)
@@ -399,9 +407,10 @@ class Engine:
                            now: datetime) -> None:
         """Cancel the case's pending deadlines, then add ``rows`` (the cancel comes first so
         that it cannot touch them)."""
-        session.execute(_CANCEL_DEADLINES, {"b_case_id": case.id, "now": now})
+        conn = session.connection()
+        conn.execute(_CANCEL_DEADLINES, {"b_case_id": case.id, "now": now})
         if rows:
-            session.execute(insert(_DEADLINES), rows)
+            conn.execute(_INSERT_DEADLINES, rows)
 
     def _run_effects(self, session: Session, case: Case, event: Event,
                      effects: tuple[Effect, ...], actor: User | None, now: datetime) -> None:
@@ -410,9 +419,10 @@ class Engine:
             if spec.inline:
                 spec.handler(session, self, case, event, eff.params, actor, now)
             else:
-                session.execute(insert(_OUTBOX).values(
-                    case_id=case.id, event_seq=event.seq, effect=eff.name,
-                    payload=dict(eff.params), created_at=now, available_at=now, attempts=0))
+                session.connection().execute(_INSERT_OUTBOX, {
+                    "case_id": case.id, "event_seq": event.seq, "effect": eff.name,
+                    "payload": dict(eff.params), "created_at": now, "available_at": now,
+                    "attempts": 0})
 
     # -- actions --------------------------------------------------------------------------------
 
