@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy.orm import Session
 
 from mediation.runtime import Runtime
-from tests.api.conftest import _fast_password_hashing, rt  # noqa: F401  (fast world, DELETE)
 from tests.documents.factories import DocumentWorld
 
 POPPLER = all(shutil.which(t) for t in ("pdftotext", "pdffonts", "pdfinfo"))
@@ -22,13 +21,13 @@ needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils not instal
 
 
 @pytest.fixture
-def docs(rt: Runtime) -> DocumentWorld:  # noqa: F811
+def docs(rt: Runtime) -> DocumentWorld:
     """武林门社区, its grid and its three mediators, on an empty database."""
     return DocumentWorld(rt).build()
 
 
 @pytest.fixture
-def session(rt: Runtime, docs: DocumentWorld) -> Iterator[Session]:  # noqa: F811
+def session(rt: Runtime, docs: DocumentWorld) -> Iterator[Session]:
     """One unit of work, committed at the end."""
     with rt.db.session() as s:
         yield s

@@ -17,7 +17,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -27,12 +26,11 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from mediation.cases import permissions
 from mediation.cases.models import Case
 from mediation.cases.operations import add_signature, create_case, save_agreement
-from mediation.db import Base
 from mediation.errors import Conflict, MediationError
 from mediation.resources import data_dir
 from mediation.runtime import Runtime
@@ -40,7 +38,7 @@ from mediation.timeutil import utcnow
 from mediation.workflow.audit import verify_events
 from mediation.workflow.definition import Definition, FieldDef, load_file
 from mediation.workflow.models import Event
-from tests.conftest import make_config
+from tests.conftest import empty, make_config
 from tests.factories import AGREEMENT, USERS, World, case_body
 
 DEFINITIONS: dict[str, Definition] = {
@@ -61,27 +59,14 @@ WORLD_TABLES = {"org_units", "users", "definition_versions"}
 
 
 def _clear(rt: Runtime, keep: set[str] = WORLD_TABLES) -> None:
-    # DELETE, not TRUNCATE: on a few rows it is some fifty times faster on PostgreSQL.
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in keep]
-    with rt.db.engine.begin() as conn:
-        for name in tables:
-            conn.execute(text(f"DELETE FROM {name}"))
-
-
-def build_world(runtime: Runtime) -> World:
-    """The factories' world, its users' passwords hashed with cheap argon2id parameters (the
-    default ones cost ~0.2 s a user, and nothing here signs in)."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("mediation.auth.operations.hash_password", cheap.hash)
-        return World(runtime).build()
+    empty(rt, keep)
 
 
 @pytest.fixture(scope="module")
 def module_world(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     runtime = Runtime(make_config(backend, tmp_path_factory.mktemp("instance")))
     _clear(runtime, keep=set())
-    yield build_world(runtime)
+    yield World(runtime).build()
     runtime.close()
 
 

@@ -22,12 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from mediation.auth.models import ROLES, User
 from mediation.cases.models import Case
-from mediation.db import Base
 from mediation.errors import Conflict, Forbidden, MediationError, NotFound
 from mediation.orgs.models import OrgUnit
 from mediation.resources import data_dir
@@ -35,7 +33,7 @@ from mediation.runtime import Runtime
 from mediation.workflow.audit import verify_case
 from mediation.workflow.definition import Definition, FieldDef, TransitionDef, load_file
 from mediation.workflow.models import Event
-from tests.conftest import make_config
+from tests.conftest import empty, make_config
 from tests.factories import World
 
 DEFINITION: Definition = load_file(data_dir("workflows") / "aunt_whistle.toml")
@@ -216,31 +214,12 @@ class Cases:
         self.shared.pop((road, state), None)
 
 
-def _empty(rt: Runtime) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with rt.db.engine.begin() as conn:
-        if rt.db.engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
-
-
-def build_world(runtime: Runtime) -> World:
-    """The factories' world, its users' passwords hashed with cheap argon2id parameters (the
-    default ones cost ~0.2 s a user, and nothing here signs in)."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("mediation.auth.operations.hash_password", cheap.hash)
-        return World(runtime).build()
-
-
 @pytest.fixture(scope="module")
 def cases(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cases]:
     """One world per backend for the whole module (building users hashes passwords)."""
     runtime = Runtime(make_config(backend, tmp_path_factory.mktemp("instance")))
-    _empty(runtime)
-    yield Cases(build_world(runtime))
+    empty(runtime)
+    yield Cases(World(runtime).build())
     runtime.close()
 
 

@@ -13,20 +13,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mediation.cases.models import Case
 from mediation.cases.numbering import local_year
 from mediation.cases.operations import create_case
-from mediation.db import Base
 from mediation.errors import Conflict, MediationError
 from mediation.runtime import Runtime
 from mediation.timeutil import utcnow
 from mediation.workflow.audit import verify_case
 from mediation.workflow.models import DefinitionVersion, Event
-from tests.conftest import make_config
+from tests.conftest import empty, make_config
 from tests.factories import World, case_body
 
 THREADS = 8
@@ -37,27 +35,14 @@ WORLD_TABLES = {"org_units", "users", "definition_versions"}
 
 
 def _clear(rt: Runtime, keep: set[str] = WORLD_TABLES) -> None:
-    # DELETE, not TRUNCATE: on a few rows it is some fifty times faster on PostgreSQL.
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in keep]
-    with rt.db.engine.begin() as conn:
-        for name in tables:
-            conn.execute(text(f"DELETE FROM {name}"))
-
-
-def build_world(runtime: Runtime) -> World:
-    """The factories' world, its users' passwords hashed with cheap argon2id parameters (the
-    default ones cost ~0.2 s a user, and nothing here signs in)."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("mediation.auth.operations.hash_password", cheap.hash)
-        return World(runtime).build()
+    empty(rt, keep)
 
 
 @pytest.fixture(scope="module")
 def module_world(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     runtime = Runtime(make_config(backend, tmp_path_factory.mktemp("instance")))
     _clear(runtime, keep=set())
-    yield build_world(runtime)
+    yield World(runtime).build()
     runtime.close()
 
 

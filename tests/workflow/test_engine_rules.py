@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select, text, update
 
 from mediation.auth.models import User
@@ -56,20 +55,11 @@ def _clear(rt: Runtime, keep: set[str] = WORLD_TABLES) -> None:
                              .values(address="", full_name=full_name))
 
 
-def build_world(runtime: Runtime) -> World:
-    """The factories' world, its users' passwords hashed with cheap argon2id parameters (the
-    default ones cost ~0.2 s a user, and nothing here signs in)."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("mediation.auth.operations.hash_password", cheap.hash)
-        return World(runtime).build()
-
-
 @pytest.fixture(scope="module")
 def module_world(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     runtime = Runtime(make_config(backend, tmp_path_factory.mktemp("instance")))
     _clear(runtime, keep=set())
-    yield build_world(runtime)
+    yield World(runtime).build()
     runtime.close()
 
 
