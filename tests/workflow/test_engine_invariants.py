@@ -12,7 +12,6 @@ time moving on, on a few cases of both definitions. After every step, for every 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -33,13 +32,12 @@ from mediation.cases.models import Case
 from mediation.cases.operations import add_signature, create_case, save_agreement
 from mediation.errors import Conflict, MediationError
 from mediation.resources import data_dir
-from mediation.runtime import Runtime
 from mediation.timeutil import utcnow
 from mediation.workflow.audit import verify_events
 from mediation.workflow.definition import Definition, FieldDef, load_file
 from mediation.workflow.models import Event
-from tests.conftest import empty, make_config
 from tests.factories import AGREEMENT, USERS, World, case_body
+from tests.workflow.conftest import clear_cases
 
 DEFINITIONS: dict[str, Definition] = {
     p.stem: load_file(p) for p in sorted(data_dir("workflows").glob("*.toml"))}
@@ -54,21 +52,6 @@ MAX_CASES = 6
 KINDS = ["valid", "valid", "valid", "empty", "junk"]
 
 # -- a world per module ------------------------------------------------------------------
-
-WORLD_TABLES = {"org_units", "users", "definition_versions"}
-
-
-def _clear(rt: Runtime, keep: set[str] = WORLD_TABLES) -> None:
-    empty(rt, keep)
-
-
-@pytest.fixture(scope="module")
-def module_world(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    runtime = Runtime(make_config(backend, tmp_path_factory.mktemp("instance")))
-    _clear(runtime, keep=set())
-    yield World(runtime).build()
-    runtime.close()
-
 
 # -- data --------------------------------------------------------------------------------
 
@@ -109,7 +92,7 @@ class CaseMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.rt = self.world.rt
-        _clear(self.rt)
+        clear_cases(self.rt)
         self.now = utcnow()
         self.closed: dict[int, str] = {}
         self.checked_absorbing: set[int] = set()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,33 +24,13 @@ from mediation.runtime import Runtime
 from mediation.timeutil import utcnow
 from mediation.workflow.audit import verify_case
 from mediation.workflow.models import DefinitionVersion, Event
-from tests.conftest import empty, make_config
+from tests.conftest import make_config
 from tests.factories import World, case_body
+from tests.workflow.conftest import clear_cases
 
 THREADS = 8
 
 # -- a world per module; case tables emptied before each test ----------------------------
-
-WORLD_TABLES = {"org_units", "users", "definition_versions"}
-
-
-def _clear(rt: Runtime, keep: set[str] = WORLD_TABLES) -> None:
-    empty(rt, keep)
-
-
-@pytest.fixture(scope="module")
-def module_world(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    runtime = Runtime(make_config(backend, tmp_path_factory.mktemp("instance")))
-    _clear(runtime, keep=set())
-    yield World(runtime).build()
-    runtime.close()
-
-
-@pytest.fixture
-def world(module_world: World) -> World:
-    _clear(module_world.rt)
-    return module_world
-
 
 # -- racing ------------------------------------------------------------------------------
 
@@ -256,7 +236,7 @@ def test_first_cases_ever_created_concurrently(world: World,
     """On a fresh database no definition version is pinned yet: every first creation tries
     to store it at once (DefinitionStore.pin), and none may fail. A new runtime, so that no
     store remembers having pinned it."""
-    _clear(world.rt, keep={"org_units", "users"})
+    clear_cases(world.rt, keep={"org_units", "users"})
     fresh = Runtime(make_config(world.rt.config.database_url, tmp_path_factory.mktemp("i")))
     try:
         results = _create_many(World(fresh), per_thread=1, grids=["G1"])

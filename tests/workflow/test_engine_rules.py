@@ -18,7 +18,6 @@ from sqlalchemy import select, text, update
 from mediation.auth.models import User
 from mediation.cases.models import Agreement, Case, Party
 from mediation.cases.operations import add_signature, create_case, save_agreement
-from mediation.db import Base
 from mediation.errors import (
     Conflict,
     Forbidden,
@@ -39,35 +38,6 @@ DEFINITION: Definition = load_file(data_dir("workflows") / "aunt_whistle.toml")
 CONSULTATION: Definition = load_file(data_dir("workflows") / "consultation.toml")
 
 # -- a world per module; case tables emptied (and users restored) before each test --------
-
-WORLD_TABLES = {"org_units", "users", "definition_versions"}
-
-
-def _clear(rt: Runtime, keep: set[str] = WORLD_TABLES) -> None:
-    # DELETE, not TRUNCATE: on a few rows it is some fifty times faster on PostgreSQL.
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in keep]
-    with rt.db.engine.begin() as conn:
-        for name in tables:
-            conn.execute(text(f"DELETE FROM {name}"))
-        if "users" in keep:  # some tests give users an address or another name
-            for username, _, _, full_name in USERS:
-                conn.execute(update(User).where(User.username == username)
-                             .values(address="", full_name=full_name))
-
-
-@pytest.fixture(scope="module")
-def module_world(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    runtime = Runtime(make_config(backend, tmp_path_factory.mktemp("instance")))
-    _clear(runtime, keep=set())
-    yield World(runtime).build()
-    runtime.close()
-
-
-@pytest.fixture
-def world(module_world: World) -> World:
-    _clear(module_world.rt)
-    return module_world
-
 
 # -- helpers -----------------------------------------------------------------------------
 

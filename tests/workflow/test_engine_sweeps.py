@@ -25,7 +25,7 @@ from mediation.workflow.audit import verify_case
 from mediation.workflow.definition import DeadlineDef, Definition, load_file
 from mediation.workflow.engine import SweepReport
 from mediation.workflow.models import Deadline, Event
-from tests.conftest import empty, make_config
+from tests.conftest import make_config
 from tests.factories import AGREEMENT, World, case_body
 
 DEFINITION: Definition = load_file(data_dir("workflows") / "aunt_whistle.toml")
@@ -45,27 +45,6 @@ def the_deadline(state: str, kind: str) -> DeadlineDef:
 
 
 # -- a world per module; case tables emptied before each test ----------------------------
-
-WORLD_TABLES = {"org_units", "users", "definition_versions"}
-
-
-def _clear(rt: Runtime, keep: set[str] = WORLD_TABLES) -> None:
-    empty(rt, keep)
-
-
-@pytest.fixture(scope="module")
-def module_world(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    runtime = Runtime(make_config(backend, tmp_path_factory.mktemp("instance")))
-    _clear(runtime, keep=set())
-    yield World(runtime).build()
-    runtime.close()
-
-
-@pytest.fixture
-def world(module_world: World) -> World:
-    _clear(module_world.rt)
-    return module_world
-
 
 # -- driving cases at chosen times ------------------------------------------------------
 
