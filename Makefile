@@ -13,7 +13,7 @@ HOST ?= 0.0.0.0
 PORT ?= 5000
 PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto
 MSG ?=
 
 # WeasyPrint (pango, harfbuzz subsetting), Chinese fonts, PDF read-back, browser tests, diagrams.
