@@ -22,7 +22,7 @@ def serve(host: str, port: int, threads: int) -> None:
 
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("weasyprint", "fontTools"):  # page-by-page progress at INFO
+    for noisy in ("weasyprint", "fontTools", "transitions"):  # step-by-step chatter at INFO
         logging.getLogger(noisy).setLevel(logging.WARNING)
     rt = runtime()
     app = create_app(runtime=rt)

@@ -90,6 +90,9 @@ def _require_json_body() -> None:
         if bad:
             raise ValidationFailed(errors=[FieldError(f, msg("unstorable_text")) for f in bad])
         return
+    if not request.is_json:
+        # A form or a file is not what the API reads; say so rather than guess.
+        raise BadRequest(msg("body_not_json_type", content_type=request.mimetype or "—"))
     raw = request.get_data(cache=True)  # 413 past MAX_CONTENT_LENGTH
     try:
         body = json.loads(raw.decode("utf-8")) if raw else None
@@ -100,8 +103,7 @@ def _require_json_body() -> None:
     bad += _unstorable(body)
     if bad:
         raise ValidationFailed(errors=[FieldError(f, msg("unstorable_text")) for f in bad])
-    # Whatever the Content-Type said, the body is JSON: let validation read it.
-    request._cached_json = (body, body)
+    request._cached_json = (body, body)  # parsed once, read by validation
 
 
 def register(app: Flask) -> None:

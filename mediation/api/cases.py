@@ -24,13 +24,14 @@ from mediation.api.schemas import (
     TransitionIn,
 )
 from mediation.api.serializers import agreement_json, case_json, event_json, signature_json
-from mediation.cases.models import Case
+from mediation.cases.models import CATEGORIES, Case
 from mediation.cases.operations import add_signature, create_case, save_agreement
 from mediation.cases.permissions import can_see
 from mediation.cases.queries import CaseFilter, list_cases
-from mediation.errors import NotFound
+from mediation.errors import FieldError, NotFound, ValidationFailed
 from mediation.extensions import spec
 from mediation.i18n import msg
+from mediation.orgs.operations import find_org
 from mediation.timeutil import to_naive_utc
 from mediation.web import db_session, lang, runtime
 from mediation.workflow.audit import verify_case
@@ -42,6 +43,22 @@ ERRORS = {"HTTP_401": Problem, "HTTP_404": Problem}
 
 def _ctx() -> Any:
     return request.context  # type: ignore[attr-defined]
+
+
+def check_filters(session: Any, store: Any, q: Any) -> None:
+    """Filters that name nothing are an error (a typo must not look like an empty list)."""
+    errors = []
+    if q.state and not any(q.state in d.states for d in store.all_current()):
+        errors.append(FieldError("state", msg("invalid_choice", choices="、".join(
+            dict.fromkeys(s for d in store.all_current() for s in d.states)))))
+    if q.workflow and q.workflow not in store.names():
+        errors.append(FieldError("workflow", msg("unknown_workflow", name=q.workflow)))
+    if q.category and q.category not in CATEGORIES:
+        errors.append(FieldError("category", msg("invalid_choice", choices="、".join(CATEGORIES))))
+    if q.grid and find_org(session, q.grid) is None:
+        errors.append(FieldError("grid", msg("unknown_org", code=q.grid)))
+    if errors:
+        raise ValidationFailed(errors=errors)
 
 
 def visible_case(case_id: int) -> Case:
@@ -76,6 +93,7 @@ def create() -> Any:
 def index() -> Any:
     """The cases the user sees, filtered and paginated, as a work queue."""
     q = _ctx().query
+    check_filters(db_session(), runtime().store, q)
     f = CaseFilter(state=q.state, grid=q.grid, category=q.category, workflow=q.workflow,
                    q=q.q, overdue=q.overdue, mine=q.mine)
     session, engine, user = db_session(), runtime().engine, current_user()
@@ -115,6 +133,7 @@ def action(case_id: int) -> Any:
     outcome = runtime().engine.act(db_session(), case_id, body.action, actor=current_user(),
                                    data=body.data)
     out = event_json(outcome.event)
+    out["case_version"] = outcome.case.version  # for the next expected_version
     if outcome.warnings:
         out["warnings"] = [w.render(lang()) for w in outcome.warnings]
     return out, 201
@@ -175,6 +194,6 @@ def events(case_id: int) -> Any:
 def verify(case_id: int) -> Any:
     """Recompute the case's hash chain."""
     case = visible_case(case_id)
-    report = verify_case(db_session(), case.id, case.case_no)
+    report = verify_case(db_session(), case.id, case.case_no, case.version)
     return {"valid": report.valid, "events": report.events, "broken_seq": report.broken_seq,
             "reason": report.reason}

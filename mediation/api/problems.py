@@ -61,7 +61,9 @@ def _message(err: Any) -> Msg:
             return msg("blank")
         return msg(key, min=ctx.get("min_length", "?"))
     if key == "invalid_choice":
-        return msg(key, choices=str(ctx.get("expected", "")).replace("'", ""))
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        return msg(key, choices=Label(expected.replace(" or ", "、").replace(", ", "、"),
+                                      expected))
     if key:
         try:
             return msg(key, **ctx)
@@ -104,9 +106,13 @@ def from_error(exc: MediationError) -> Response:
     language = lang()
     # A title whose text takes parameters (429: "try again in {minutes} minutes") borrows them
     # from the detail when that is the same message.
-    title = exc.detail if exc.detail.key == exc.title_key else msg(exc.title_key)
-    return problem(exc.status, title.render(language), exc.detail.render(language),
-                   exc.errors, **{k: v for k, v in exc.extra.items()})
+    own_title = exc.detail.key in (exc.title_key, "bad_credentials")
+    title = exc.detail if own_title else msg(exc.title_key)
+    response = problem(exc.status, title.render(language), exc.detail.render(language),
+                       exc.errors, **{k: v for k, v in exc.extra.items()})
+    if "retry_after" in exc.extra:
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return response
 
 
 def from_validation(exc: ValidationError, prefix: str = "") -> Response:

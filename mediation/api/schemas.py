@@ -19,6 +19,7 @@ Text5000 = Annotated[str, Field(max_length=5000)]
 ShortText = Annotated[str, Field(max_length=100)]
 
 _PHONE = re.compile(r"^(?:1\d{10}|0\d{2,3}-?\d{7,8}|\d{7,8})$")
+_AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,2})?$")  # yuan, at most two decimals
 _ID = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
 
 
@@ -117,7 +118,12 @@ class TermIn(Strict):
     @field_validator("amount")
     @classmethod
     def _amount(cls, v: str | float | None) -> str | None:
-        return None if v in (None, "") else str(v)
+        if v in (None, ""):
+            return None
+        text = f"{v:.2f}" if isinstance(v, float) else str(v).strip().replace(",", "")
+        if not _AMOUNT.match(text):
+            raise PydanticCustomError("invalid_amount", "not an amount")
+        return text
 
 
 class AgreementIn(Strict):

@@ -5,17 +5,24 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mediation.auth.models import ROLES, ApiToken, LoginAttempt, User
 from mediation.errors import FieldError, NotAuthenticated, TooManyRequests, ValidationFailed
-from mediation.i18n import msg
-from mediation.orgs.operations import find_org
+from mediation.i18n import Label, msg
+from mediation.orgs.operations import KIND_LABELS, find_org
 from mediation.security import hash_password, token_digest, verify_password
 from mediation.timeutil import utcnow
 
 MIN_PASSWORD = 8
+# Where each role works (DESIGN.md §1): volunteers in a grid (or its community), reviewers at a
+# street's centre (or the district's), legal aid lawyers at the district's legal service.
+ROLE_UNITS = {"volunteer": ("grid", "community"), "reviewer": ("street", "district"),
+              "lawyer": ("district",)}
+ROLE_LABELS = {"volunteer": Label("调解志愿者", "volunteer"),
+               "reviewer": Label("审查员", "reviewer"), "lawyer": Label("律师", "lawyer"),
+               "admin": Label("管理员", "admin")}
 
 
 def find_user(session: Session, username: str) -> User | None:
@@ -37,6 +44,11 @@ def create_user(session: Session, username: str, *, role: str, org_code: str, pa
     org = find_org(session, org_code)
     if org is None:
         errors.append(FieldError("org", msg("unknown_org", code=org_code)))
+    elif role in ROLE_UNITS and org.kind not in ROLE_UNITS[role]:
+        errors.append(FieldError("org", msg(
+            "role_wrong_unit", role=ROLE_LABELS[role], code=org_code, actual=KIND_LABELS[org.kind],
+            kinds=Label("、".join(KIND_LABELS[k].zh for k in ROLE_UNITS[role]),
+                        " or ".join(ROLE_UNITS[role])))))
     if len(password or "") < MIN_PASSWORD:
         errors.append(FieldError("password", msg("too_short", min=MIN_PASSWORD)))
     if errors:
@@ -52,11 +64,15 @@ def create_user(session: Session, username: str, *, role: str, org_code: str, pa
 
 def _check_throttle(session: Session, username: str, now: datetime, max_failures: int,
                     window: timedelta) -> None:
-    failures = session.scalar(select(func.count()).select_from(LoginAttempt).where(
+    failures = list(session.scalars(select(LoginAttempt.at).where(
         LoginAttempt.username == username, LoginAttempt.success.is_(False),
-        LoginAttempt.at > now - window)) or 0
-    if failures >= max_failures:
-        raise TooManyRequests(msg("too_many_logins", minutes=int(window.total_seconds() // 60)))
+        LoginAttempt.at > now - window).order_by(LoginAttempt.at.desc())))
+    if len(failures) >= max_failures:
+        # Allowed again once the oldest of the last ``max_failures`` failures leaves the window.
+        free_at = failures[max_failures - 1] + window
+        seconds = max(1, int((free_at - now).total_seconds()) + 1)
+        raise TooManyRequests(msg("too_many_logins", minutes=(seconds + 59) // 60),
+                              retry_after=seconds)
 
 
 def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None,

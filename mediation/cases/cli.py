@@ -43,15 +43,15 @@ def verify(case_no: str | None) -> None:
     broken = 0
     checked = 0
     with unit_of_work() as session:
-        stmt = select(Case.id, Case.case_no).order_by(Case.id)
+        stmt = select(Case.id, Case.case_no, Case.version).order_by(Case.id)
         if case_no:
             stmt = stmt.where(Case.case_no == case_no)
         rows = session.execute(stmt).all()
         if case_no and not rows:
             click.echo(f"error: no case {case_no}", err=True)
             sys.exit(2)
-        for case_id, number in rows:
-            report = verify_case(session, case_id, number)
+        for case_id, number, version in rows:
+            report = verify_case(session, case_id, number, version)
             checked += 1
             if not report.valid:
                 broken += 1

@@ -28,7 +28,7 @@ class CaseFilter:
     mine: bool | None = None
 
 
-def _filtered(user: User, f: CaseFilter) -> Select[Any]:
+def _filtered(user: User, f: CaseFilter, grid_path: str | None) -> Select[Any]:
     stmt = select(Case).where(visible_clause(user))
     if f.state:
         stmt = stmt.where(Case.state == f.state)
@@ -37,7 +37,9 @@ def _filtered(user: User, f: CaseFilter) -> Select[Any]:
     if f.category:
         stmt = stmt.where(Case.category == f.category)
     if f.grid:
-        stmt = stmt.where(Case.grid_id.in_(select(OrgUnit.id).where(OrgUnit.code == f.grid)))
+        # a grid, or any unit above it: the cases of its subtree (an unknown code: none)
+        stmt = stmt.where(Case.grid_id.in_(select(OrgUnit.id).where(
+            OrgUnit.path.startswith(grid_path or "\0", autoescape=True))))
     if f.q:
         like = f"%{f.q}%"
         stmt = stmt.where(or_(Case.title.like(like), Case.description.like(like),
@@ -57,7 +59,9 @@ def list_cases(session: Session, user: User, f: CaseFilter, page: int = 1,
     Sorted as a work queue: open before closed, overdue first, then by risk (high first), then
     by the nearest deadline, then newest.
     """
-    stmt = _filtered(user, f)
+    grid_path = (session.scalar(select(OrgUnit.path).where(OrgUnit.code == f.grid))
+                 if f.grid else None)
+    stmt = _filtered(user, f, grid_path)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     risk = case({"high": 0, "medium": 1, "low": 2}, value=Case.risk_level, else_=3)
     order = (

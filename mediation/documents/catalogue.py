@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mediation.resources import data_dir
-from mediation.workflow.definition import LEVELS, Label
+from mediation.workflow.definition import Label
 
 
 class CatalogueError(Exception):
@@ -45,14 +45,13 @@ class DocumentSpec:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """Every document, the dossier settings, the printed names of the levels and the monthly
-    report settings."""
+    """Every document, the dossier settings and the monthly report settings. (The printed names
+    of levels, states and triggers are the workflow definition's.)"""
 
     documents: dict[str, DocumentSpec]
     dossier: dict[str, Any]
     reports: dict[str, Any]
     root: Path
-    levels: dict[str, str] = field(default_factory=dict)
     digest: str = field(default="")
 
     def get(self, name: str) -> DocumentSpec | None:
@@ -161,14 +160,13 @@ def load_catalogue(root: Path | None = None) -> Catalogue:
             unavailable=_label(d.get("unavailable", "")), repeat=d.get("repeat"),
             dossier=d.get("dossier"), standalone=bool(d.get("standalone", True)),
             verify=bool(d.get("verify", False)))
-    levels = {str(k): str(v) for k, v in raw.get("levels", {}).items()}
-    for level in levels:
-        if level not in LEVELS:
-            problems.append(f"levels: unknown level {level!r} (use {', '.join(LEVELS)})")
+    if "levels" in raw:
+        problems.append("levels: the printed names of levels belong in the workflow definition "
+                        "([levels] in workflows/*.toml), not in the catalogue")
     if problems:
         raise CatalogueError("; ".join(problems))
     return Catalogue(documents=documents, dossier=dict(raw.get("dossier", {})),
-                     reports=dict(raw.get("reports", {})), root=root, levels=levels,
+                     reports=dict(raw.get("reports", {})), root=root,
                      digest=_digest(root))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -25,5 +26,9 @@ def monthly(org_code: str, month: str, out: str) -> None:
 
     with unit_of_work() as session:
         data = monthly_report_pdf(session, org_code, month)
-    Path(out).write_bytes(data)
+    try:
+        Path(out).write_bytes(data)
+    except OSError as exc:
+        click.echo(f"error: --out: cannot write {out}: {exc.strerror}", err=True)
+        sys.exit(1)
     click.echo(f"wrote {out} ({len(data) // 1024} kB)")

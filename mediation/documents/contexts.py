@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -129,34 +129,41 @@ def definitions(runtime: Any = None) -> Definitions:
 
 @dataclass(frozen=True)
 class WorkflowLabels:
-    """What the documents print of a definition: Chinese labels of its states, triggers,
-    actions and fields, and which states end a case, with what outcome, at what level."""
+    """What the documents print of a definition: the Chinese labels of its states, triggers,
+    actions, fields and levels, the type of each field, and which states end a case, with what
+    outcome, at what level. Every printed name of the workflow comes from here."""
 
     name: str = ""
+    title: str = ""
     states: dict[str, str] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
     terminal: frozenset[str] = frozenset()
-    levels: dict[str, str] = field(default_factory=dict)
+    state_levels: dict[str, str] = field(default_factory=dict)  # state → level
+    levels: dict[str, str] = field(default_factory=dict)  # level → printed name ([levels])
     # The states in which a case is being mediated (an agreement may be drafted): entering
     # the first of them is the case's acceptance.
     mediation_states: frozenset[str] = frozenset()
     transitions: dict[str, str] = field(default_factory=dict)
     actions: dict[str, str] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
+    field_types: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_definition(cls, d: Definition) -> WorkflowLabels:
         """The labels of a loaded definition."""
         return cls(
             name=d.name,
+            title=d.label.zh,
             states={k: s.label.zh for k, s in d.states.items()},
             outcomes={k: s.outcome for k, s in d.states.items() if s.outcome},
             terminal=frozenset(k for k, s in d.states.items() if s.terminal),
-            levels={k: s.level for k, s in d.states.items() if s.level},
+            state_levels={k: s.level for k, s in d.states.items() if s.level},
+            levels={k: v.zh for k, v in d.levels.items()},
             mediation_states=frozenset(d.agreement.states if d.agreement else ()),
             transitions={k: t.label.zh for k, t in d.transitions.items()},
             actions={k: a.label.zh for k, a in d.actions.items()},
             fields={k: f.label.zh for k, f in d.fields.items()},
+            field_types={k: f.type for k, f in d.fields.items()},
         )
 
     def state(self, name: str | None) -> str:
@@ -166,8 +173,27 @@ class WorkflowLabels:
 
 def workflow_labels(session: Session, workflow: str, version: str,
                     store: Definitions | None = None) -> WorkflowLabels:
-    """The labels of the definition version a case is pinned to."""
-    return WorkflowLabels.from_definition((store or PINNED).get(session, workflow, version))
+    """The labels of the definition version a case is pinned to; level names, when that
+    version has none (written before definitions named their levels), from the current one."""
+    labels = WorkflowLabels.from_definition((store or PINNED).get(session, workflow, version))
+    if not labels.levels:
+        levels = current_levels(store, workflow)
+        if levels:
+            labels = replace(labels, levels=levels)
+    return labels
+
+
+def current_levels(store: Any, workflow: str) -> dict[str, str]:
+    """The level names of the current version of ``workflow`` in ``store`` (a runtime's
+    ``DefinitionStore``), or none."""
+    current = getattr(store, "current", None)
+    if current is None:
+        return {}
+    try:
+        definition = current(workflow)
+    except (KeyError, LookupError):
+        return {}
+    return {k: v.zh for k, v in definition.levels.items()}
 
 
 # -- sources ------------------------------------------------------------------------------------
@@ -182,14 +208,12 @@ class CaseSources:
     cipher: FieldCipher | None
     users: dict[str, str] = field(default_factory=dict)  # username → name to print
     dossier: dict[str, Any] = field(default_factory=dict)
-    level_labels: dict[str, str] = field(default_factory=dict)  # level → printed name
     # (party id, field) of every full personal number printed: logged as PII access
     pii_used: set[tuple[int, str]] = field(default_factory=set)
 
     @classmethod
     def load(cls, session: Session, case: Case, cipher: FieldCipher | None,
              dossier: dict[str, Any] | None = None,
-             level_labels: dict[str, str] | None = None,
              store: Definitions | None = None) -> CaseSources:
         """Read the case's events, the labels of its pinned definition (from ``store``, else
         from the pinned text) and the names of the users the events mention."""
@@ -211,8 +235,7 @@ class CaseSources:
         return cls(case=case, events=events,
                    labels=workflow_labels(session, case.workflow, case.definition_version,
                                           store),
-                   cipher=cipher, users=users, dossier=dossier or {},
-                   level_labels=level_labels or {})
+                   cipher=cipher, users=users, dossier=dossier or {})
 
     # reading helpers used by conditions and builders
 
@@ -273,9 +296,10 @@ class CaseSources:
         return None
 
     def level_label(self, state: str | None) -> str:
-        """The printed name of the level ``state`` belongs to ("" if none)."""
-        level = self.labels.levels.get(state or "")
-        return self.level_labels.get(level, level) if level else ""
+        """The printed name of the level ``state`` is at, from the definition's ``[levels]``
+        ("" when the state has no level or the definition does not name it)."""
+        level = self.labels.state_levels.get(state or "")
+        return self.labels.levels.get(level, "") if level else ""
 
     def mediator(self) -> str:
         """The mediator to print: the agreement's, else the handler, else the last assigned."""

@@ -4,7 +4,8 @@ Counts for the cases of the unit's subtree: received in the month by source, cat
 closed in the month by outcome and by the level that settled them; success rate, agreements
 signed and performed, judicial confirmations, disputes settled inside the community, overdue.
 The figures are computed by :mod:`mediation.stats.queries` (as for the API); this module names
-them (labels from the definitions and the catalogue), draws the charts and prints the report.
+them (state and level names from the definitions, `[levels]` included; titles from the
+catalogue), draws the charts and prints the report.
 """
 
 from __future__ import annotations
@@ -19,18 +20,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mediation.documents.catalogue import catalogue
-from mediation.documents.contexts import CST, PINNED, SOURCES
+from mediation.documents.contexts import CST, PINNED, SOURCES, current_levels
 from mediation.documents.render import renderer
 from mediation.errors import FieldError, NotFound, ValidationFailed
 from mediation.i18n import msg
 from mediation.orgs.models import OrgUnit
 from mediation.stats.charts import bar_chart, donut_chart
 from mediation.stats.queries import Definitions, period_figures
+from mediation.workflow.definition import Definition
 
 KIND_LABELS = {"district": "区", "street": "街道", "community": "社区", "grid": "网格"}
 RISK_LABELS = {"low": "低风险", "medium": "中风险", "high": "高风险"}
 # Closed cases none of whose states has a level (e.g. another kind of workflow).
 NO_LEVEL = "未进入调解"
+# A level no definition names (its [levels] table lacks it): never print the internal key.
+OTHER_LEVEL = "其他层级"
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -45,6 +49,33 @@ def month_range(month: str) -> tuple[datetime, datetime]:
     return start - CST, end - CST
 
 
+class _Recording:
+    """A definition store that remembers the definitions the figures were computed with, so
+    that the report prints their level names (``[levels]`` of each definition)."""
+
+    def __init__(self, store: Definitions):
+        self.store = store
+        self.seen: dict[tuple[str, str], Definition] = {}
+
+    def get(self, session: Session, name: str, version: str) -> Definition:
+        """The definition ``name`` at ``version``, remembered."""
+        found = self.seen.get((name, version))
+        if found is None:
+            found = self.seen[(name, version)] = self.store.get(session, name, version)
+        return found
+
+    def level_labels(self) -> dict[str, str]:
+        """Level → printed name, over every definition seen (the current version's names for
+        a pinned version that names none)."""
+        names: dict[str, str] = {}
+        for definition in self.seen.values():
+            levels = {k: v.zh for k, v in definition.levels.items()} or current_levels(
+                self.store, definition.name)
+            for level, label in levels.items():
+                names.setdefault(level, label)
+        return names
+
+
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "—"
 
@@ -57,8 +88,9 @@ def monthly_context(session: Session, org: OrgUnit, month: str,
     API's); this only gives them their printed names.
     """
     start, end = month_range(month)
-    fig = period_figures(session, store or PINNED, org=org, start=start, end=end)
-    level_labels = catalogue().levels
+    seen = _Recording(store or PINNED)
+    fig = period_figures(session, seen, org=org, start=start, end=end)
+    level_labels = seen.level_labels()
 
     def rows(counter: dict[str, int], label: Callable[[str], str]) -> list[tuple[str, int]]:
         named: Counter[str] = Counter()
@@ -74,7 +106,7 @@ def monthly_context(session: Session, org: OrgUnit, month: str,
     unlevelled = fig.closed - sum(levels.values())
     if unlevelled:
         levels[""] = unlevelled
-    by_level = rows(levels, lambda k: level_labels.get(k, k) if k else NO_LEVEL)
+    by_level = rows(levels, lambda k: level_labels.get(k, OTHER_LEVEL) if k else NO_LEVEL)
     success_rate = _pct(fig.success, fig.mediated)
 
     year, mon = month[:4], int(month[5:])

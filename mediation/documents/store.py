@@ -105,7 +105,7 @@ def load_sources(session: Session, case: Case, cipher: FieldCipher | None,
     """The facts the context builders read, loaded once for one case (its definition from
     ``runtime``'s store when given, else from the text the case pinned)."""
     cat = cat or catalogue()
-    return CaseSources.load(session, case, cipher, dossier=cat.dossier, level_labels=cat.levels,
+    return CaseSources.load(session, case, cipher, dossier=cat.dossier,
                             store=definitions(runtime))
 
 

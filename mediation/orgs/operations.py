@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,6 +13,8 @@ from mediation.orgs.models import KINDS, PARENT_KIND, OrgUnit
 
 KIND_LABELS = {"district": Label("区", "district"), "street": Label("街道", "street"),
                "community": Label("社区", "community"), "grid": Label("网格", "grid")}
+# Codes go into URLs, filters and paths: letters, digits, '-', '_' and '.'.
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 _SUFFIXES = ("社区居委会", "居委会", "社区", "街道", "村委会", "村")
 
 
@@ -34,7 +38,7 @@ def add_org_unit(session: Session, code: str, *, name: str, kind: str,
     errors = []
     code = (code or "").strip()
     name = (name or "").strip()
-    if not code or "/" in code or len(code) > 40:
+    if not _CODE.match(code):
         errors.append(FieldError("code", msg("code_invalid")))
     elif find_org(session, code) is not None:
         errors.append(FieldError("code", msg("code_taken", code=code)))

@@ -78,8 +78,13 @@ class ChainReport:
     reason: str | None = None
 
 
-def verify_events(case_id: int, case_no: str, events: list[Event]) -> ChainReport:
-    """Recompute a chain from its events (in ``seq`` order); name the first broken one."""
+def verify_events(case_id: int, case_no: str, events: list[Event],
+                  expected: int | None = None) -> ChainReport:
+    """Recompute a chain from its events (in ``seq`` order); name the first broken one.
+
+    ``expected`` is the number of events the case says it has (its version counts one per
+    event): a chain cut short at its end hashes fine, but is one link short of the case.
+    """
     prev = GENESIS
     for expected_seq, ev in enumerate(events, start=1):
         if ev.seq != expected_seq:
@@ -94,11 +99,16 @@ def verify_events(case_id: int, case_no: str, events: list[Event]) -> ChainRepor
             return ChainReport(case_id, case_no, len(events), False, ev.seq,
                                "hash does not match the event's content")
         prev = ev.hash
+    if expected is not None and expected != len(events):
+        return ChainReport(case_id, case_no, len(events), False, len(events) + 1,
+                           f"the case has changed {expected} times but its chain has "
+                           f"{len(events)} events: events are missing at the end")
     return ChainReport(case_id, case_no, len(events), True)
 
 
-def verify_case(session: Session, case_id: int, case_no: str) -> ChainReport:
-    """Verify the chain of one case."""
+def verify_case(session: Session, case_id: int, case_no: str,
+                expected: int | None = None) -> ChainReport:
+    """Verify the chain of one case (``expected``: its version, the number of its events)."""
     events = list(session.scalars(
         select(Event).where(Event.case_id == case_id).order_by(Event.seq)))
-    return verify_events(case_id, case_no, events)
+    return verify_events(case_id, case_no, events, expected)

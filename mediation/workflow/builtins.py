@@ -32,6 +32,8 @@ def agreement_gaps(agreement: Agreement) -> list[str]:
         gaps.append("facts")
     if not agreement.dispute_matters.strip():
         gaps.append("dispute_matters")
+    if not agreement.responsibilities.strip():
+        gaps.append("responsibilities")
     if not agreement.terms:
         gaps.append("terms")
     if not agreement.performance_method.strip():
@@ -62,6 +64,7 @@ def _has_action(ctx: GuardContext, action: str, since: datetime | None = None,
 
 AGREEMENT_PARTS = {"facts": Label("纠纷主要事实", "the main facts"),
                    "dispute_matters": Label("争议事项", "the matters in dispute"),
+                   "responsibilities": Label("各方当事人的责任", "each side's responsibility"),
                    "terms": Label("协议条款", "the terms"),
                    "performance_method": Label("履行方式", "the manner of performance")}
 

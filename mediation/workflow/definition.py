@@ -151,6 +151,14 @@ class Definition:
     rules: tuple[RuleDef, ...]
     agreement: AgreementDef | None
     source: str  # the TOML text
+    # The printed name of each level its states are at (``[levels]``: ``grid = { label = ... }``):
+    # place names (矛调中心, 社会治理中心, 综治中心 ...) belong to the definition, never to code.
+    # Empty for a definition without the table.
+    levels: dict[str, Label] = field(default_factory=dict)
+
+    def level_label(self, level: str | None) -> Label | None:
+        """The printed name of ``level``, or None when the definition does not name it."""
+        return self.levels.get(level) if level else None
 
     def state(self, name: str) -> StateDef:
         """The state called ``name``."""
@@ -330,6 +338,16 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
         agreement = AgreementDef(states=r.texts(a, "states", "agreement"),
                                  roles=r.texts(a, "roles", "agreement"))
 
+    levels: dict[str, Label] = {}
+    for lname, lv in r.table(doc, "levels", "definition").items():
+        where = f"level '{lname}'"
+        if isinstance(lv, str):
+            levels[lname] = Label(lv, lv)
+        elif isinstance(lv, dict):
+            levels[lname] = r.label(lv, where)
+        else:
+            r.problems.append(f"{where}: must be a name or a table with a 'label'")
+
     if r.problems:
         raise DefinitionError(source, r.problems)
     return Definition(
@@ -338,7 +356,7 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
         supervisor_role=doc.get("supervisor_role"), legal_role=doc.get("legal_role"),
         open_to_legal=bool(doc.get("open_to_legal", False)),
         states=states, transitions=transitions, actions=actions, fields=fields,
-        rules=tuple(rules), agreement=agreement, source=raw.decode("utf-8"),
+        rules=tuple(rules), agreement=agreement, source=raw.decode("utf-8"), levels=levels,
     )
 
 

@@ -77,6 +77,10 @@ TE, TC, AP, TP = ("/cases/{E}/transitions", "/cases/{C}/transitions", "/cases/{P
 # Bodies that are not JSON objects, for every endpoint that takes a body.
 NOT_JSON = [("not json", Raw(b"{")), ("empty", Raw(b"")), ("null", Raw(b"null")),
             ("form", Raw(b"a=b", "application/x-www-form-urlencoded")),
+            # JSON text sent as something else (curl -d sends it as a form)
+            ("json as a form", Raw(b'{"a": 1}', "application/x-www-form-urlencoded")),
+            ("json as text", Raw(b"{}", "text/plain")),
+            ("json as multipart", Raw(b"{}", "multipart/form-data; boundary=x")),
             ("not utf-8", Raw(b'{"title": "\xff\xfe"}')), ("too deep", Raw(nested(100_000))),
             ("python literal", Raw(b"{'a': 1}")), ("trailing garbage", Raw(b"{} x"))]
 NOT_OBJECT = [("array", Raw(b"[]")), ("string", Raw(b'"x"')), ("number", Raw(b"1")),
@@ -352,6 +356,12 @@ ROWS += [
      agreement(terms=[term(due_date="2026-02-30")]), 422, ("terms.0.due_date",)),
     ("agreement term amount list", "v1", "PUT", AG, agreement(terms=[term(amount=[1])]), 422,
      ("terms.0.amount",)),
+    ("agreement term amount negative", "v1", "PUT", AG, agreement(terms=[term(amount="-5")]),
+     422, ("terms.0.amount",)),
+    ("agreement term amount words", "v1", "PUT", AG, agreement(terms=[term(amount="两千")]),
+     422, ("terms.0.amount",)),
+    ("agreement term amount three decimals", "v1", "PUT", AG,
+     agreement(terms=[term(amount="1.005")]), 422, ("terms.0.amount",)),
     ("agreement bad deadline", "v1", "PUT", AG, agreement(performance_deadline="soon"), 422,
      ("performance_deadline",)),
     ("agreement copies 1", "v1", "PUT", AG, agreement(copies=1), 422, ("copies",)),

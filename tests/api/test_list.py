@@ -55,7 +55,11 @@ def test_filters(api: Api) -> None:
     assert set(ids(api, "?grid=G1")) == {leak, parking, accepted}
     assert ids(api, "?grid=G2") == [g2]
     assert ids(api, "?grid=G3") == []        # a grid outside sight filters to nothing
-    assert ids(api, "?grid=NOPE") == []
+    assert set(ids(api, "?grid=C1")) == {leak, parking, accepted, g2}  # a community: its grids
+    for bad in ("grid=NOPE", "state=nosuch", "category=无此类", "workflow=nosuch"):
+        r = api.get("/cases?" + bad, "v1")
+        assert r.status_code == 422, bad
+        assert r.get_json()["errors"][0]["field"] == bad.split("=")[0]
     assert set(ids(api, "?category=邻里")) == {leak, g2}
     assert ids(api, "?category=物业") == [parking]
     assert ids(api, "?q=楼上") == [leak]     # title; the other 楼上漏水 is out of sight
