@@ -9,8 +9,9 @@ follows the workflow file and names no state or trigger.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections import deque
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,6 +26,9 @@ from mediation.orgs.operations import add_org_unit
 from mediation.runtime import Runtime
 from mediation.timeutil import utcnow
 from mediation.workflow.builtins import FOLLOW_UP, ORAL_AGREEMENT
+
+SESSION = "record_session"
+CONFIRMATION = "record_judicial_confirmation"
 from mediation.workflow.definition import Definition
 
 DEMO_PASSWORD = "demo-2026"
@@ -90,11 +94,21 @@ def _road(definition: Definition) -> dict[str, list[str]]:
 
 
 class _Walker:
-    """Fires triggers as whoever may, supplying the data the definition asks for."""
+    """Fires triggers as whoever may, supplying the data the definition asks for, on a clock
+    that starts in the past and advances a day a step (so cases have real ages and deadlines)."""
 
-    def __init__(self, rt: Runtime, session: Session, rng: random.Random):
+    def __init__(self, rt: Runtime, session: Session, rng: random.Random, start: datetime):
         self.rt, self.session, self.rng = rt, session, rng
+        self.now = start
         self.users = list(session.scalars(select(User).where(User.role != "admin")))
+
+    def tick(self) -> datetime:
+        """Move the clock on by about a day (never past the real now)."""
+        self.now = min(utcnow(), self.now + timedelta(hours=self.rng.randint(10, 30)))
+        return self.now
+
+    def today(self) -> str:
+        return (self.now + timedelta(hours=8)).date().isoformat()
 
     def value(self, field: str, definition: Definition, case: Case) -> Any:
         fd = definition.fields[field]
@@ -105,50 +119,65 @@ class _Walker:
         if fd.type == "confirm":
             return True
         if fd.type == "date":
-            return (utcnow() - timedelta(days=self.rng.randint(0, 5))).date().isoformat()
+            return self.today()
         if fd.type == "choice":
             return fd.choices[0]
         if fd.type == "names":
             return [p.name for p in case.parties]
         return {"reason": "双方分歧较大，需要上级协调", "instructions": "请网格员继续做双方工作，注意方式方法",
-                "statement": "申请人表示已自行和解，申请撤回"}.get(field, "经双方陈述，已了解基本情况")
+                "statement": "申请人表示已自行和解，申请撤回",
+                "answer": "经解答，当事人表示理解"}.get(field, "经双方陈述，已了解基本情况")
+
+    def act(self, case: Case, action: str, actor: User, data: dict[str, Any]) -> None:
+        self.rt.engine.act(self.session, case.id, action, actor=actor, data=data, now=self.tick())
 
     def prepare(self, case: Case, definition: Definition, trigger: str, actor: User) -> None:
         """Make the guards of ``trigger`` pass, as a mediator would."""
         tdef = definition.transitions[trigger]
+        if SESSION in definition.actions and definition.agreement is not None \
+                and case.state in definition.agreement.states:
+            self.act(case, SESSION, actor, {
+                "date": self.today(), "place": case.committee.name + "调解室",
+                "participants": [p.name for p in case.parties],
+                "summary": "双方分别陈述了事实和诉求，调解员释法明理", "outcome": "双方同意协商解决"})
         if "agreement_in_force" in tdef.guards:
             if self.rng.random() < 0.2 and ORAL_AGREEMENT in definition.actions:
-                self.rt.engine.act(self.session, case.id, ORAL_AGREEMENT, actor=actor, data={
-                    "content": "双方口头约定由被申请人三日内修复并当面致歉", "date": utcnow().date().isoformat()})
+                self.act(case, ORAL_AGREEMENT, actor, {
+                    "content": "双方口头约定由被申请人三日内修复并当面致歉", "date": self.today()})
             else:
                 self.sign(case, actor)
         if "follow_up_performed" in tdef.guards:
-            self.rt.engine.act(self.session, case.id, FOLLOW_UP, actor=actor, data={
-                "date": utcnow().date().isoformat(), "method": "上门回访", "result": "performed",
+            if CONFIRMATION in definition.actions and case.id % 2:
+                self.act(case, CONFIRMATION, actor, {
+                    "court": "杭州市拱墅区人民法院", "applied_on": self.today()})
+            self.act(case, FOLLOW_UP, actor, {
+                "date": self.today(), "method": "上门回访", "result": "performed",
                 "notes": "双方均表示协议已履行完毕"})
 
     def sign(self, case: Case, actor: User) -> None:
         parties = case.parties
         debtor = parties[-1]
+        due = (self.now + timedelta(days=10)).date()
         save_agreement(self.session, self.rt.engine, case.id, {
             "facts": case.description,
             "dispute_matters": "责任承担及赔偿金额",
             "responsibilities": f"{debtor.name}对纠纷的发生负主要责任。",
             "performance_method": "银行转账及当面履行",
             "performance_place": case.committee.name + "人民调解委员会",
-            "performance_deadline": (utcnow() + timedelta(days=10)).date(),
+            "performance_deadline": due,
             "recorder": "社区调解秘书",
-            "terms": [{"obligor": str(debtor.id), "content": f"{debtor.name}于十日内完成维修并恢复原状"},
+            "terms": [{"obligor": str(debtor.id), "content": f"{debtor.name}于十日内完成维修并恢复原状",
+                       "due_date": due},
                       {"obligor": str(debtor.id), "content": f"{debtor.name}一次性赔偿损失",
                        "amount": str(self.rng.choice([800, 1500, 2000, 3600])) + ".00",
-                       "due_date": (utcnow() + timedelta(days=10)).date()}],
-        }, actor=actor)
+                       "due_date": due}],
+        }, actor=actor, now=self.tick())
         for p in parties:
             add_signature(self.session, self.rt.engine, case.id, signer=str(p.id),
                           method=self.rng.choice(["signature", "fingerprint"]),
-                          signed_at=utcnow(), actor=actor)
+                          signed_at=self.now, actor=actor, now=self.now)
         add_signature(self.session, self.rt.engine, case.id, signer="mediator",
-                      method="signature", signed_at=utcnow(), actor=actor)
+                      method="signature", signed_at=self.now, actor=actor, now=self.now)
 
     def fire(self, case: Case, definition: Definition, trigger: str) -> bool:
         """Fire ``trigger`` as the first user who may; False if nobody may."""
@@ -160,7 +189,8 @@ class _Walker:
             self.prepare(case, definition, trigger, actor)
             data = {f: self.value(f, definition, case) for f in tdef.requires}
             try:
-                self.rt.engine.fire(self.session, case.id, trigger, actor=actor, data=data)
+                self.rt.engine.fire(self.session, case.id, trigger, actor=actor, data=data,
+                                    now=self.tick())
             except MediationError:
                 continue
             return True
@@ -182,7 +212,6 @@ def fill(rt: Runtime, count: int, seed: int = 2026) -> str:
     made: dict[str, int] = {}
     for n in range(count):
         with rt.db.session() as session:
-            walker = _Walker(rt, session, rng)
             # Every twelfth case is of another workflow (the consultation desk), the rest are
             # disputes of the default one; each walks to the next state of its workflow.
             others = [d for d in rt.store.all_current() if d.name != DEFAULT_WORKFLOW]
@@ -193,6 +222,13 @@ def fill(rt: Runtime, count: int, seed: int = 2026) -> str:
             roads = _road(definition)
             states = list(roads)
             target = states[k % len(states)]
+            # Reported a day or two a step ago; one case in five long ago (now overdue, or
+            # escalated by the deadline sweep at the end).
+            age = timedelta(days=2 * len(roads[target]) + rng.randint(0, 2),
+                            hours=rng.randint(0, 20))
+            if n % 5 == 4:
+                age += timedelta(days=30)
+            walker = _Walker(rt, session, rng, utcnow() - age)
             grid_users = [u for u in walker.users if u.role == "volunteer"]
             reporter = grid_users[n % len(grid_users)]
             category, title, text = DISPUTES[n % len(DISPUTES)]
@@ -218,17 +254,24 @@ def fill(rt: Runtime, count: int, seed: int = 2026) -> str:
                                 "address": f"{addr}{rng.randint(1, 20)}幢{rng.randint(1, 4)}单元{rng.randint(1, 6)}0{rng.randint(1, 4)}室",
                                 "phone": f"15{rng.randint(100000000, 999999999)}"})
             body = {"workflow": definition.name, "grid": reporter.org_unit.code,
-                    "category": category, "risk_level": rng.choice(["low", "medium", "medium", "low"]),
+                    "category": category,
+                    # a few whistles are high-risk (the system escalates them at once)
+                    "risk_level": "high" if target == definition.initial and n % 3 == 0
+                    else rng.choice(["low", "medium", "medium", "low"]),
                     "title": title, "description": text.format(a=a, b=b),
                     "source": rng.choice(["whistle", "whistle", "application", "referral"]),
                     "parties": parties}
-            case, _ = create_case(session, rt.engine, body, actor=reporter)
+            case, _ = create_case(session, rt.engine, body, actor=reporter, now=walker.now)
             for trigger in roads[target]:
                 if not walker.fire(case, definition, trigger):
                     break
             session.refresh(case)
             made[case.state] = made.get(case.state, 0) + 1
-    lines = [f"demo: {count} cases; users (password {DEMO_PASSWORD}): "
+    swept = rt.engine.sweep(rt.db)  # reminders, overdue flags, auto-escalations due by now
+    with rt.db.session() as session:
+        made = dict(Counter(session.scalars(select(Case.state))))
+    lines = [f"demo: {count} cases ({swept.fired} deadlines swept); users (password "
+             f"{DEMO_PASSWORD}): "
              + ", ".join(f"{u[0]} ({u[1]})" for u in USERS)]
     lines += [f"  {state}: {n}" for state, n in sorted(made.items())]
     return "\n".join(lines)
