@@ -9,8 +9,7 @@ follows the workflow file and names no state or trigger.
 from __future__ import annotations
 
 import random
-from collections import Counter
-from collections import deque
+from collections import Counter, deque
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,11 +25,10 @@ from mediation.orgs.operations import add_org_unit
 from mediation.runtime import Runtime
 from mediation.timeutil import utcnow
 from mediation.workflow.builtins import FOLLOW_UP, ORAL_AGREEMENT
+from mediation.workflow.definition import Definition
 
 SESSION = "record_session"
 CONFIRMATION = "record_judicial_confirmation"
-from mediation.workflow.definition import Definition
-
 DEMO_PASSWORD = "demo-2026"
 DEFAULT_WORKFLOW = "aunt_whistle"
 
