@@ -8,7 +8,7 @@ from flask import request
 from spectree import Response
 
 from mediation.api import api, current_user
-from mediation.api.schemas import Json, Problem, TokenRequest, TokenResponse
+from mediation.api.schemas import MeOut, Problem, TokenRequest, TokenResponse
 from mediation.auth.operations import authenticate, issue_token
 from mediation.errors import NotAuthenticated
 from mediation.extensions import spec
@@ -40,7 +40,7 @@ def token() -> Any:
 
 
 @api.get("/me")
-@spec.validate(resp=Response(HTTP_200=Json, HTTP_401=Problem), tags=["auth"],
+@spec.validate(resp=Response(HTTP_200=MeOut, HTTP_401=Problem), tags=["auth"],
                security={"bearer": []})
 def me() -> Any:
     """The signed-in user."""

@@ -16,12 +16,18 @@ from mediation.api import api, current_user
 from mediation.api.schemas import (
     ActionIn,
     AgreementIn,
+    AgreementOut,
     CaseCreate,
+    CaseOut,
+    CasePage,
     CaseQuery,
-    Json,
+    EventList,
+    EventOut,
     Problem,
     SignatureIn,
+    SignatureOut,
     TransitionIn,
+    VerifyOut,
 )
 from mediation.api.serializers import agreement_json, case_json, event_json, signature_json
 from mediation.cases.models import CATEGORIES, Case
@@ -74,7 +80,8 @@ def _case(case: Case, warnings: Any = None) -> dict[str, Any]:
 
 
 @api.post("/cases")
-@spec.validate(json=CaseCreate, resp=Response(HTTP_201=Json, HTTP_400=Problem, HTTP_422=Problem,
+@spec.validate(json=CaseCreate, resp=Response(HTTP_201=CaseOut, HTTP_200=CaseOut,
+                                               HTTP_400=Problem, HTTP_422=Problem,
                                                HTTP_413=Problem, **ERRORS),
                tags=["cases"], security=BEARER)
 def create() -> Any:
@@ -88,7 +95,7 @@ def create() -> Any:
 
 
 @api.get("/cases")
-@spec.validate(query=CaseQuery, resp=Response(HTTP_200=Json, HTTP_422=Problem, **ERRORS),
+@spec.validate(query=CaseQuery, resp=Response(HTTP_200=CasePage, HTTP_422=Problem, **ERRORS),
                tags=["cases"], security=BEARER)
 def index() -> Any:
     """The cases the user sees, filtered and paginated, as a work queue."""
@@ -103,14 +110,14 @@ def index() -> Any:
 
 
 @api.get("/cases/<int:case_id>")
-@spec.validate(resp=Response(HTTP_200=Json, **ERRORS), tags=["cases"], security=BEARER)
+@spec.validate(resp=Response(HTTP_200=CaseOut, **ERRORS), tags=["cases"], security=BEARER)
 def show(case_id: int) -> Any:
     """One case."""
     return _case(visible_case(case_id))
 
 
 @api.post("/cases/<int:case_id>/transitions")
-@spec.validate(json=TransitionIn, resp=Response(HTTP_200=Json, HTTP_400=Problem,
+@spec.validate(json=TransitionIn, resp=Response(HTTP_200=CaseOut, HTTP_400=Problem,
                                                  HTTP_403=Problem, HTTP_409=Problem,
                                                  HTTP_422=Problem, **ERRORS),
                tags=["cases"], security=BEARER)
@@ -124,7 +131,7 @@ def transition(case_id: int) -> Any:
 
 
 @api.post("/cases/<int:case_id>/actions")
-@spec.validate(json=ActionIn, resp=Response(HTTP_201=Json, HTTP_400=Problem, HTTP_403=Problem,
+@spec.validate(json=ActionIn, resp=Response(HTTP_201=EventOut, HTTP_400=Problem, HTTP_403=Problem,
                                              HTTP_409=Problem, HTTP_422=Problem, **ERRORS),
                tags=["cases"], security=BEARER)
 def action(case_id: int) -> Any:
@@ -140,7 +147,8 @@ def action(case_id: int) -> Any:
 
 
 @api.get("/cases/<int:case_id>/agreement")
-@spec.validate(resp=Response(HTTP_200=Json, **ERRORS), tags=["agreement"], security=BEARER)
+@spec.validate(resp=Response(HTTP_200=AgreementOut, **ERRORS), tags=["agreement"],
+               security=BEARER)
 def get_agreement(case_id: int) -> Any:
     """The agreement draft or the agreement in force."""
     case = visible_case(case_id)
@@ -150,7 +158,7 @@ def get_agreement(case_id: int) -> Any:
 
 
 @api.put("/cases/<int:case_id>/agreement")
-@spec.validate(json=AgreementIn, resp=Response(HTTP_200=Json, HTTP_400=Problem,
+@spec.validate(json=AgreementIn, resp=Response(HTTP_200=AgreementOut, HTTP_400=Problem,
                                                 HTTP_403=Problem, HTTP_409=Problem,
                                                 HTTP_422=Problem, **ERRORS),
                tags=["agreement"], security=BEARER)
@@ -163,7 +171,7 @@ def put_agreement(case_id: int) -> Any:
 
 
 @api.post("/cases/<int:case_id>/agreement/signatures")
-@spec.validate(json=SignatureIn, resp=Response(HTTP_201=Json, HTTP_400=Problem,
+@spec.validate(json=SignatureIn, resp=Response(HTTP_201=SignatureOut, HTTP_400=Problem,
                                                 HTTP_403=Problem, HTTP_409=Problem,
                                                 HTTP_422=Problem, **ERRORS),
                tags=["agreement"], security=BEARER)
@@ -181,7 +189,7 @@ def sign(case_id: int) -> Any:
 
 
 @api.get("/cases/<int:case_id>/events")
-@spec.validate(resp=Response(HTTP_200=None, **ERRORS), tags=["audit"], security=BEARER)
+@spec.validate(resp=Response(HTTP_200=EventList, **ERRORS), tags=["audit"], security=BEARER)
 def events(case_id: int) -> Any:
     """The case's trail, in order."""
     case = visible_case(case_id)
@@ -190,7 +198,7 @@ def events(case_id: int) -> Any:
 
 
 @api.get("/cases/<int:case_id>/events/verify")
-@spec.validate(resp=Response(HTTP_200=Json, **ERRORS), tags=["audit"], security=BEARER)
+@spec.validate(resp=Response(HTTP_200=VerifyOut, **ERRORS), tags=["audit"], security=BEARER)
 def verify(case_id: int) -> Any:
     """Recompute the case's hash chain."""
     case = visible_case(case_id)

@@ -9,7 +9,7 @@ from spectree import Response
 
 from mediation.api import api, current_user
 from mediation.api.cases import BEARER, visible_case
-from mediation.api.schemas import Json, Problem
+from mediation.api.schemas import DocumentCheckOut, Problem
 from mediation.documents.catalogue import catalogue
 from mediation.documents.store import available_documents, render_case_document
 from mediation.documents.verify import verify_code
@@ -48,7 +48,7 @@ def document_pdf(case_id: int, name: str) -> Any:
 
 
 @api.get("/verify/<code>")
-@spec.validate(resp=Response(HTTP_200=Json), tags=["documents"])
+@spec.validate(resp=Response(HTTP_200=DocumentCheckOut), tags=["documents"])
 def verify_document(code: str) -> Any:
     """Whether a printed verification code is genuine and current; no personal data."""
     return verify_code(db_session(), code[:64])

@@ -8,7 +8,7 @@ from flask import request
 from spectree import Response
 
 from mediation.api import api, current_user
-from mediation.api.schemas import Json, Problem, StatsQuery
+from mediation.api.schemas import Problem, StatsOut, StatsQuery
 from mediation.errors import FieldError, ValidationFailed
 from mediation.extensions import spec
 from mediation.i18n import msg
@@ -62,7 +62,7 @@ def workflows() -> Any:
 
 
 @api.get("/stats")
-@spec.validate(query=StatsQuery, resp=Response(HTTP_200=Json, HTTP_401=Problem,
+@spec.validate(query=StatsQuery, resp=Response(HTTP_200=StatsOut, HTTP_401=Problem,
                                                 HTTP_422=Problem), tags=["stats"],
                security=BEARER)
 def stats() -> Any:

@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictInt, field_validator
 from pydantic_core import PydanticCustomError
 
 from mediation.cases.models import CATEGORIES
@@ -186,7 +186,148 @@ class Problem(BaseModel):
     errors: list[dict[str, str]] | None = None
 
 
-class Json(BaseModel):
-    """Any JSON object (responses documented in INTERFACES.md)."""
+
+
+# -- answers (documented in /api/openapi.json and checked by spectree on the way out) ----------
+
+class Out(BaseModel):
+    """An answer object; fields beyond those listed may be added (never renamed)."""
 
     model_config = ConfigDict(extra="allow")
+
+
+class MeOut(Out):
+    """The signed-in user."""
+
+    username: str
+    role: str
+    org: str
+
+
+class PartyOut(Out):
+    """PARTY: phone and ID number masked."""
+
+    id: int
+    role: str
+    kind: str
+    name: str
+    phone: str | None = None
+    id_number: str | None = None
+
+
+class TriggerOut(Out):
+    """A trigger the requesting user may fire now."""
+
+    trigger: str
+    label: str
+    requires: list[str]
+
+
+class CaseOut(Out):
+    """CASE."""
+
+    id: int
+    case_no: str
+    workflow: str
+    state: str
+    state_label: str
+    version: int
+    grid: str
+    category: str
+    risk_level: str
+    title: str
+    description: str
+    parties: list[PartyOut]
+    assignee: str | None
+    due_at: str | None
+    available_triggers: list[TriggerOut]
+    created_at: str
+    updated_at: str
+
+
+class CasePage(Out):
+    """A page of the case list."""
+
+    items: list[CaseOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class EventOut(Out):
+    """EVENT: one link of the hash chain, exactly as hashed."""
+
+    seq: int
+    at: str
+    actor: str
+    kind: str
+    name: str
+    from_state: str | None
+    to_state: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class EventList(RootModel[list[EventOut]]):
+    """A case's trail, in order."""
+
+
+class TermOut(Out):
+    """A numbered term."""
+
+    obligor: int
+    content: str
+    amount: str | None
+    due_date: str | None
+
+
+class AgreementOut(Out):
+    """AGREEMENT, with its signatures and what it still lacks."""
+
+    facts: str
+    dispute_matters: str
+    responsibilities: str
+    terms: list[TermOut]
+    performance_method: str
+    performance_deadline: str | None
+    copies: int
+    signatures: list[dict[str, Any]]
+    missing: list[str]
+    effective_at: str | None
+
+
+class SignatureOut(Out):
+    """A recorded signature."""
+
+    signer: int | str
+    method: str
+    signed_at: str
+    in_force: bool
+
+
+class VerifyOut(Out):
+    """The chain check of a case."""
+
+    valid: bool
+    events: int
+
+
+class StatsOut(Out):
+    """Figures of an org unit over a period."""
+
+    total: int
+    by_state: dict[str, int]
+    by_category: dict[str, int]
+    success_rate: float | None
+    in_community_rate: float | None
+    overdue: int
+
+
+class DocumentCheckOut(Out):
+    """What a printed verification code says, without personal data."""
+
+    valid: bool
+    case_no: str | None
+    document: str | None
+    issued_at: str | None
