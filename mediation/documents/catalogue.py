@@ -45,8 +45,10 @@ class DocumentSpec:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """Every document, the dossier settings and the monthly report settings. (The printed names
-    of levels, states and triggers are the workflow definition's.)"""
+    """Every document, the dossier settings and the monthly report settings.
+
+    The printed names of levels, states and triggers are the workflow definition's.
+    """
 
     documents: dict[str, DocumentSpec]
     dossier: dict[str, Any]

@@ -135,9 +135,9 @@ def monthly_context(session: Session, org: OrgUnit, month: str,
         ],
         "charts": {
             "category": bar_chart(by_category, title="受理案件按纠纷类别（件）"),
-            "source": donut_chart(by_source, title="受理案件来源", height=150),
+            "source": donut_chart(by_source, title="受理案件来源", height=120),
             "outcome": donut_chart(by_outcome, title="结案结果（中心为调解成功率）",
-                                   height=150, center_label=success_rate),
+                                   height=120, center_label=success_rate),
             "level": bar_chart(by_level, title="结案按化解层级（件）", color="#4f8a3c"),
         },
         "overdue": [{"case_no": c.case_no, "title": c.title, "state": fig.state_label(c.state)}

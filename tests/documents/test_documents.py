@@ -272,3 +272,26 @@ def test_monthly_report(rt, docs, session, read_pdf):
 
 def test_subsetting_is_available():
     assert check_subsetting() is None
+
+
+def test_timeline_reads_as_chinese(rt, docs, session, resolved, read_pdf):
+    """Every line of 案件流转记录 in words a committee reads: labels of the definition, Chinese
+    names of the engine's own events, no internal name, key or hash."""
+    pdf = read_pdf(render_case_document(session, rt, resolved, "timeline")[0])
+    assert not pdf.has("创建", "流转", "登记事项", "协议草稿", "签名", "保存协议草稿", "协议签署",
+                       "杭州武林物业服务有限公司盖章", "人民调解员签名", "各方签署完毕，协议生效",
+                       "履行情况：已履行", "日期：2025年3月10日", "所属网格：武林门社区第三网格",
+                       "流程：大妈吹哨·网格调解", "末条记录校验值")
+    for internal in ("save_draft", "signer", "method", "digest", "revision", "performed",
+                     "signature", "aunt_whistle", "deadline", "2025-03", "G1", "（sign）"):
+        assert internal not in pdf.text, internal
+    assert not re.search(r"[0-9a-f]{17,}", pdf.text)  # no full hash, only the short 校验值
+
+
+def test_level_names_come_from_the_definition(rt, docs, session, resolved, read_pdf):
+    """The registration form names the level of acceptance from the definition's [levels]."""
+    definition = rt.store.current("aunt_whistle")
+    assert definition.levels["grid"].zh == "网格调解"
+    assert definition.levels["center"].en
+    pdf = read_pdf(render_case_document(session, rt, resolved, "registration")[0])
+    assert not pdf.has("受理层级：网格调解")
