@@ -67,7 +67,7 @@ fire "$LAW" "$ID" "$(version "$LAW" "$ID")" sign_agreement
 
 echo "6. a follow-up visit finds it performed; the case is closed"
 call "$LAW" POST "/api/v1/cases/$ID/actions" '{"action": "record_follow_up", "data": {
-  "date": "2026-12-05", "method": "电话回访", "result": "performed"}}' >/dev/null
+  "date": "2026-11-21", "method": "电话回访", "result": "performed"}}' >/dev/null
 fire "$LAW" "$ID" "$(version "$LAW" "$ID")" confirm_performance
 
 echo "7. the trail verifies; the agreement prints"

@@ -21,6 +21,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_type": ("格式不正确，应为{expected}", "Invalid value, expected {expected}"),
     "invalid_choice": ("取值无效，可选：{choices}", "Invalid value; choose one of: {choices}"),
     "invalid_date": ("日期格式不正确（应为 YYYY-MM-DD）", "Not a date (use YYYY-MM-DD)"),
+    "date_in_future": ("日期不能晚于今天", "The date cannot be later than today"),
     "invalid_datetime": ("时间格式不正确（应为 ISO 8601）", "Not a date and time (use ISO 8601)"),
     "unknown_field": ("不允许的字段", "Unknown field"),
     "unstorable_text": ("含有无法保存的字符（如 NUL 或不成对的代理字符）",

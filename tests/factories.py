@@ -145,7 +145,7 @@ class World:
                 self.sign_all(case_id, who or "v1")
             elif trigger == "@follow_up":
                 self.act(case_id, "record_follow_up", who or "v1",
-                         {"date": "2026-11-30", "method": "上门", "result": "performed"})
+                         {"date": "2026-11-20", "method": "上门", "result": "performed"})
             else:
                 self.fire(case_id, trigger, who, data)
         assert self.case(case_id).state == state

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from mediation.auth.models import User
 from mediation.cases.models import Agreement
+from mediation.cases.numbering import CST
 from mediation.i18n import Label, msg
-from mediation.timeutil import parse_iso
+from mediation.timeutil import parse_iso, utcnow
 from mediation.workflow.definition import FieldDef
 from mediation.workflow.models import Event
 from mediation.workflow.registry import FieldContext, GuardContext, anchor, field_type, guard
@@ -128,8 +129,6 @@ def last_performance_date(_session: Any, case: Any, now: datetime) -> datetime:
             dates.append(agreement.performance_deadline)
     if not dates:
         return now
-    from mediation.cases.numbering import CST
-
     return datetime.combine(max(dates), time(23, 59, 59)) - CST
 
 
@@ -156,12 +155,17 @@ def date_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
     if not isinstance(value, str):
         raise _bad("invalid_date")
     try:
-        return date.fromisoformat(value.strip()).isoformat()
+        day = date.fromisoformat(value.strip())
     except ValueError:
         try:
-            return parse_iso(value.strip()).date().isoformat()
+            day = parse_iso(value.strip()).date()
         except ValueError:
             raise _bad("invalid_date") from None
+    # Every date a record asks for is of something that happened (a visit, a session, an
+    # application to court): not later than today in China.
+    if day > (utcnow() + CST).date():
+        raise _bad("date_in_future")
+    return day.isoformat()
 
 
 @field_type("confirm")

@@ -92,7 +92,7 @@ def test_whistle_to_resolved(api: Api) -> None:
     case = fire(api, case, "sign_agreement", "l1")
     assert case["state"] == "performing"
     api.act(case["id"], "record_follow_up", "l1",
-            {"date": "2026-12-15", "method": "电话回访", "result": "performed", "notes": "已付清"})
+            {"date": "2026-11-21", "method": "电话回访", "result": "performed", "notes": "已付清"})
     case = api.case(case["id"], "l1")
     case = fire(api, case, "confirm_performance", "l1")
     assert (case["state"], case["state_label"], case["terminal"]) == \

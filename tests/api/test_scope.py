@@ -178,7 +178,7 @@ def test_409_on_stale_version_and_wrong_state(api: Api) -> None:
     # an action outside its states, and the agreement of a closed case
     r = api.post(f"/cases/{case_id}/actions",
                  {"action": "record_follow_up",
-                  "data": {"date": "2026-11-30", "method": "上门", "result": "performed"}})
+                  "data": {"date": "2026-11-20", "method": "上门", "result": "performed"}})
     assert_problem(r, 409)
     assert snapshot(api.rt) == before
     closed = w.case_in("withdrawn")

@@ -119,7 +119,7 @@ def test_the_whole_road_with_the_demo_users(demo, client):
     case = client.get(f"/api/v1/cases/{case['id']}", headers=law).get_json()
     case = fire(law, case, "sign_agreement")
     assert case["state"] == "performing"
-    case = act(law, case, "record_follow_up", {"date": "2026-12-05", "method": "电话回访",
+    case = act(law, case, "record_follow_up", {"date": "2026-11-21", "method": "电话回访",
                                                "result": "performed"})
     case = fire(law, case, "confirm_performance")
     assert case["state"] == "resolved" and case["terminal"] is True

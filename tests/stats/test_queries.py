@@ -68,7 +68,7 @@ def test_a_case_taken_to_the_centre_is_not_settled_in_the_community(rt, world):
     world.sign_all(case_id, "v1")
     world.fire(case_id, "sign_agreement", "v1")
     world.act(case_id, "record_follow_up", "v1",
-              {"date": "2026-11-30", "method": "电话", "result": "performed"})
+              {"date": "2026-11-20", "method": "电话", "result": "performed"})
     world.fire(case_id, "confirm_performance", "v1")
     fig = figures(rt)
     assert fig.by_outcome == {"success": 1} and fig.by_level == {"center": 1}

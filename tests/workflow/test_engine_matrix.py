@@ -169,7 +169,7 @@ class Cases:
                 w.sign_all(case_id, who or "v1")
             elif trigger == "@follow_up":
                 w.act(case_id, "record_follow_up", who or "v1",
-                      {"date": "2026-11-30", "method": "上门", "result": "performed"})
+                      {"date": "2026-11-20", "method": "上门", "result": "performed"})
             else:
                 w.fire(case_id, trigger, who, data)
         self.prepare_guards(case_id, state)
@@ -192,7 +192,7 @@ class Cases:
                                {"content": "双方口头约定", "date": "2026-03-15"})
         if "follow_up_performed" in guards:
             self.world.act(case_id, "record_follow_up", "r1",
-                           {"date": "2026-11-30", "method": "电话", "result": "performed"})
+                           {"date": "2026-11-20", "method": "电话", "result": "performed"})
         assert guards <= {"agreement_in_force", "follow_up_performed"}, guards
 
     def shared_case(self, road: str, state: str) -> int:
