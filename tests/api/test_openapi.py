@@ -97,3 +97,12 @@ def test_openapi_has_every_path_of_the_interface(api: Api, document: dict[str, A
     assert {"200", "403", "404", "409", "422"} <= set(transition["responses"])
     validator = pytest.importorskip("openapi_spec_validator")
     validator.validate(document)
+
+
+def test_errors_are_declared_as_problem_documents(client):
+    doc = client.get("/api/openapi.json").get_json()
+    answers = doc["paths"]["/api/v1/cases/{case_id}/transitions"]["post"]["responses"]
+    for status in ("403", "404", "409", "422"):
+        assert list(answers[status]["content"]) == ["application/problem+json"], status
+    assert list(answers["200"]["content"]) == ["application/json"]
+    assert answers["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/CaseOut")
