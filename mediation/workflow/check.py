@@ -163,10 +163,19 @@ class _Checker:
             if state.level is not None and state.level not in LEVELS:
                 self.add("unknown_level", where, f"has unknown level '{state.level}' "
                          f"(use {', '.join(LEVELS)})")
+            elif state.level is not None and d.levels and state.level not in d.levels:
+                self.add("unnamed_level", where, f"is at level '{state.level}', which [levels] "
+                         "does not name")
             if state.terminal and state.deadlines:
                 self.add("terminal_deadline", where, "is terminal but has deadlines")
             for i, deadline in enumerate(state.deadlines, start=1):
                 self.check_deadline(state.name, f"{where} deadline {i}", deadline)
+        for level, label in d.levels.items():
+            if level not in LEVELS:
+                self.add("unknown_level", f"level '{level}'",
+                         f"is not a level (use {', '.join(LEVELS)})")
+            if not label.zh.strip():
+                self.add("empty_label", f"level '{level}'", "has an empty label")
 
     def check_deadline(self, state: str, where: str, deadline: DeadlineDef) -> None:
         if deadline.kind not in DEADLINE_KINDS:

@@ -353,3 +353,14 @@ def test_no_shipped_state_or_trigger_name_in_the_engine_code() -> None:
     hits = [f"{py.relative_to(package.parent)}: {m.group(0)}"
             for py in package.rglob("*.py") for m in pattern.finditer(py.read_text("utf-8"))]
     assert hits == []
+
+
+def test_levels_must_be_known_and_named():
+    text = (data_dir("workflows") / "aunt_whistle.toml").read_text(encoding="utf-8")
+    broken = text.replace("[levels]", "[levels]\nnowhere = \"无处\"", 1)
+    problems = check_definition(parse_definition(broken.encode(), "levels.toml"))
+    assert [(p.code, p.where) for p in problems] == [("unknown_level", "level 'nowhere'")]
+    unnamed = text.replace("\ncenter = ", "\n# center = ", 1)
+    problems = check_definition(parse_definition(unnamed.encode(), "u.toml"))
+    assert {(p.code, p.where) for p in problems} == {
+        ("unnamed_level", "state 'escalated'"), ("unnamed_level", "state 'center_mediation'")}
