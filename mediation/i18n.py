@@ -68,7 +68,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "idempotency_mismatch": ("同一 Idempotency-Key 已用于不同的请求内容",
                              "This Idempotency-Key was used with a different request body"),
     # permissions
-    "role_not_allowed": ("“{role}”角色不能执行“{trigger}”", "The role '{role}' may not '{trigger}'"),
+    "role_not_allowed": ("{role}不能执行“{trigger}”", "A {role} may not '{trigger}'"),
     "nobody_allowed": ("流程未规定谁可执行“{trigger}”", "Nobody may '{trigger}': no role declared"),
     "not_handler": ("只有承办人（{handler}）或所在街道的审查员可以执行“{trigger}”",
                     "Only the handler ({handler}) or a reviewer of the street may '{trigger}'"),
@@ -86,6 +86,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "User '{username}' does not serve this case's area"),
     "unknown_party": ("当事人“{party}”不属于本案", "Party '{party}' is not in this case"),
     "unknown_org": ("单位“{code}”不存在", "No org unit '{code}'"),
+    "org_outside_unit": ("单位“{code}”不在您的辖区内", "The org unit '{code}' is outside your unit"),
+    "signed_in_future": ("签署时间不能晚于现在", "A signature cannot be dated in the future"),
+    "agreement_incomplete_to_sign": ("协议尚不完整（{missing}），请补全后再签署",
+                                     "The agreement is incomplete ({missing}); complete it first"),
+    "creator_cannot_see": ("您无法查看该网格的案件，不能在此登记",
+                           "You could not see a case of this grid, so you cannot report one"),
     "code_invalid": ("编码应为1–40个字母、数字或 - _ .，以字母或数字开头",
                      "A code is 1–40 letters, digits, '-', '_' or '.', starting with a letter "
                      "or digit"),

@@ -81,8 +81,11 @@ def stats() -> Any:
     org = user.org_unit
     if q.org:
         found = find_org(db_session(), q.org)
-        if found is None or not user.org_unit.contains(found):
+        if found is None:
             raise ValidationFailed(errors=[FieldError("org", msg("unknown_org", code=q.org))])
+        if not user.org_unit.contains(found):
+            raise ValidationFailed(errors=[FieldError("org", msg("org_outside_unit",
+                                                                 code=q.org))])
         org = found
     if q.from_ and q.to and q.from_ > q.to:
         raise ValidationFailed(errors=[FieldError("to", msg("out_of_range"))])

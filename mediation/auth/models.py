@@ -9,10 +9,13 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.db import Base
+from mediation.i18n import Label
 from mediation.orgs.models import OrgUnit
 from mediation.timeutil import utcnow
 
 ROLES = ("volunteer", "reviewer", "lawyer", "admin")
+ROLE_LABELS = {"volunteer": Label("调解志愿者", "volunteer"), "reviewer": Label("审查员", "reviewer"),
+               "lawyer": Label("律师", "lawyer"), "admin": Label("管理员", "admin")}
 # Users of this role see only the cases referred to their district's legal service.
 LEGAL_ROLE = "lawyer"
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mediation.auth.models import ROLES, ApiToken, LoginAttempt, User
+from mediation.auth.models import ROLE_LABELS, ROLES, ApiToken, LoginAttempt, User
 from mediation.errors import FieldError, NotAuthenticated, TooManyRequests, ValidationFailed
 from mediation.i18n import Label, msg
 from mediation.orgs.operations import KIND_LABELS, find_org
@@ -20,9 +20,7 @@ MIN_PASSWORD = 8
 # street's centre (or the district's), legal aid lawyers at the district's legal service.
 ROLE_UNITS = {"volunteer": ("grid", "community"), "reviewer": ("street", "district"),
               "lawyer": ("district",)}
-ROLE_LABELS = {"volunteer": Label("调解志愿者", "volunteer"),
-               "reviewer": Label("审查员", "reviewer"), "lawyer": Label("律师", "lawyer"),
-               "admin": Label("管理员", "admin")}
+
 
 
 def find_user(session: Session, username: str) -> User | None:

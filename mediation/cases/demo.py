@@ -163,10 +163,10 @@ class _Walker:
             "performance_method": "银行转账及当面履行",
             "performance_place": case.committee.name + "人民调解委员会",
             "performance_deadline": due,
-            "recorder": "社区调解秘书",
-            "terms": [{"obligor": str(debtor.id), "content": f"{debtor.name}于十日内完成维修并恢复原状",
+            "recorder": self.rng.choice(["林小红", "高文静", "梁德明"]),
+            "terms": [{"obligor": str(debtor.id), "content": "向对方当面赔礼道歉，并停止侵害、消除影响",
                        "due_date": due},
-                      {"obligor": str(debtor.id), "content": f"{debtor.name}一次性赔偿损失",
+                      {"obligor": str(debtor.id), "content": "一次性支付补偿款",
                        "amount": str(self.rng.choice([800, 1500, 2000, 3600])) + ".00",
                        "due_date": due}],
         }, actor=actor, now=self.tick())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -26,9 +26,9 @@ from mediation.cases.models import (
     Signature,
 )
 from mediation.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from mediation.i18n import msg
+from mediation.i18n import Label, msg
 from mediation.timeutil import iso, utcnow
-from mediation.workflow.builtins import missing_signers
+from mediation.workflow.builtins import AGREEMENT_PARTS, agreement_gaps, missing_signers
 from mediation.workflow.engine import Engine
 
 
@@ -170,6 +170,13 @@ def add_signature(session: Session, engine: Engine, case_id: int, *, signer: str
         raise Conflict(msg("no_agreement"))
     if agreement.effective_at is not None:
         raise Conflict(msg("agreement_fixed"))
+    gaps = agreement_gaps(agreement)
+    if gaps:
+        parts = [AGREEMENT_PARTS[g] for g in gaps]
+        raise Conflict(msg("agreement_incomplete_to_sign", missing=Label(
+            "、".join(p.zh for p in parts), ", ".join(p.en for p in parts))))
+    if signed_at > now + timedelta(minutes=5):
+        raise ValidationFailed(errors=[FieldError("signed_at", msg("signed_in_future"))])
     party: Party | None = None
     user_id = None
     if signer == "mediator":

@@ -17,11 +17,15 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, or_, select
 
-from mediation.auth.models import LEGAL_ROLE, User
+from mediation.auth.models import LEGAL_ROLE, ROLE_LABELS, User
 from mediation.cases.models import Case
 from mediation.i18n import Msg, msg
 from mediation.orgs.models import OrgUnit
 from mediation.workflow.definition import Definition, Label
+
+
+def _role(role: str) -> Label | str:
+    return ROLE_LABELS.get(role, role)
 
 
 def visible_clause(user: User) -> ColumnElement[bool]:
@@ -69,10 +73,10 @@ def refusal(definition: Definition, roles: Sequence[str], case: Case, user: User
         if supervisor and (handler.role in roles or user.role in roles):
             return None
         if user.role not in roles:
-            return msg("role_not_allowed", role=user.role, trigger=what)
+            return msg("role_not_allowed", role=_role(user.role), trigger=what)
         return msg("not_handler", handler=handler.display_name, trigger=what)
     if user.role not in roles:
-        return msg("role_not_allowed", role=user.role, trigger=what)
+        return msg("role_not_allowed", role=_role(user.role), trigger=what)
     if not user.org_unit.contains(case.grid):
         return msg("outside_unit")
     return None

@@ -41,9 +41,9 @@ def _filtered(user: User, f: CaseFilter, grid_path: str | None) -> Select[Any]:
         stmt = stmt.where(Case.grid_id.in_(select(OrgUnit.id).where(
             OrgUnit.path.startswith(grid_path or "\0", autoescape=True))))
     if f.q:
-        like = f"%{f.q}%"
-        stmt = stmt.where(or_(Case.title.like(like), Case.description.like(like),
-                              Case.case_no.like(like)))
+        stmt = stmt.where(or_(Case.title.contains(f.q, autoescape=True),
+                              Case.description.contains(f.q, autoescape=True),
+                              Case.case_no.contains(f.q, autoescape=True)))
     if f.overdue is not None:
         late = or_(Case.overdue_at.is_not(None), Case.due_at < utcnow())
         stmt = stmt.where(late if f.overdue else ~late)

@@ -14,6 +14,7 @@ import base64
 import ctypes
 import ctypes.util
 import logging
+import re
 import threading
 import warnings
 from pathlib import Path
@@ -149,6 +150,13 @@ def paragraphs(text: Any) -> list[str]:
     return [line.strip() for line in str(text).splitlines() if line.strip()]
 
 
+def yuan(amount: object) -> str:
+    """An amount as printed on an agreement: ``2000.00`` → ``人民币2000.00元``; text that is
+    not a bare number (``人民币6800元``) is printed as it was written."""
+    text = str(amount).strip()
+    return f"人民币{text}元" if re.fullmatch(r"\d+(\.\d{1,2})?", text) else text
+
+
 def nbsp_fill(text: Any, width: int = 0) -> Markup:
     """Escaped text, or an underline space of ``width`` ems to write in by hand."""
     if text:
@@ -170,6 +178,7 @@ class Renderer:
             autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
             auto_reload=False)
         self.env.filters["paras"] = paragraphs
+        self.env.filters["yuan"] = yuan
         self.env.filters["fill"] = nbsp_fill
         self.font_config = FontConfiguration()
         self.fetcher = _make_fetcher_class()(self.root / "assets")

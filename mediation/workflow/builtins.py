@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from mediation.auth.models import User
+from mediation.auth.models import ROLE_LABELS, User
 from mediation.cases.models import Agreement
 from mediation.cases.numbering import CST
 from mediation.i18n import Label, msg
@@ -211,7 +211,7 @@ def user_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
     if user is None or not user.active:
         raise _bad("unknown_user", username=value)
     if fd.role and user.role != fd.role:
-        raise _bad("user_wrong_role", username=value, role=fd.role)
+        raise _bad("user_wrong_role", username=value, role=ROLE_LABELS.get(fd.role, fd.role))
     if ctx.case is not None and not user.org_unit.contains(ctx.case.grid):
         raise _bad("user_out_of_reach", username=value)
     return user.username

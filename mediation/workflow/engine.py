@@ -234,10 +234,16 @@ class Engine:
         if definition.open_to_legal:
             district = grid.ancestor("district")
             case.legal_unit_id = district.id if district else None
+
         for i, p in enumerate(parties or []):
             case.parties.append(self.new_party(i, p))
         session.add(case)
         session.flush()
+        # Who reports a case must be able to see it (a lawyer sees only referred cases); a case
+        # opened from another (a converted consultation) follows its origin. Raising here rolls
+        # the whole creation back, its number included.
+        if actor is not None and origin is None and not permissions.can_see(actor, case):
+            raise Forbidden(msg("creator_cannot_see"))
         event = append_event(
             session, case_id=case.id, case_no=case.case_no, at=now, actor=_actor_name(actor),
             kind="created", name=definition.name, to_state=case.state,
