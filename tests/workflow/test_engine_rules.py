@@ -687,3 +687,18 @@ def test_a_lawyer_at_the_consultation_desk_can_answer(world: World) -> None:
     consultation_id = world.new_case("v2", workflow="consultation", grid="G2")
     outcome = fire(world, consultation_id, "answer", "l1", {"answer": "可申请人民调解"})
     assert outcome.case.state == "answered"
+
+
+def test_an_answered_consultation_closes_itself_after_thirty_days(world: World) -> None:
+    from datetime import timedelta
+
+    from mediation.timeutil import utcnow
+
+    consultation_id = world.new_case("v2", workflow="consultation", grid="G2",
+                                     category="邻里", source="consultation")
+    fire(world, consultation_id, "answer", "l1", {"answer": "可申请人民调解"})
+    assert world.rt.engine.sweep(world.rt.db, utcnow() + timedelta(days=29)).fired == 0
+    report = world.rt.engine.sweep(world.rt.db, utcnow() + timedelta(days=31))
+    assert report.by_kind == {"fire": 1}
+    case = world.case(consultation_id)
+    assert case.state == "closed" and case.closed_at is not None
