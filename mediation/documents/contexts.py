@@ -8,7 +8,6 @@ facts always give the same context and the same PDF bytes.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -21,8 +20,9 @@ from mediation.auth.models import User
 from mediation.cases.models import Case, Party
 from mediation.security import FieldCipher, mask_phone
 from mediation.stats.queries import Definitions
-from mediation.workflow.definition import Definition, parse_definition
-from mediation.workflow.models import DefinitionVersion, Event
+from mediation.workflow.definition import Definition
+from mediation.workflow.models import Event
+from mediation.workflow.store import PinnedVersions
 
 # Dates on documents are China Standard Time (UTC+8, no daylight saving).
 CST = timedelta(hours=8)
@@ -94,31 +94,8 @@ def _text(value: Any) -> str:
 
 # -- workflow labels ------------------------------------------------------------------------------
 
-class PinnedDefinitions:
-    """The definitions cases are pinned to, parsed from the text stored with each version
-    (``DefinitionVersion.source``) by the project's one reader, ``parse_definition``; for
-    callers without a runtime's ``DefinitionStore`` (which answers the same ``get``)."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], Definition] = {}
-        self._lock = threading.Lock()
-
-    def get(self, session: Session, name: str, version: str) -> Definition:
-        """The definition ``name`` at ``version``; ``LookupError`` if no case pinned it."""
-        key = (name, version)
-        found = self._cache.get(key)
-        if found is None:
-            source = session.scalar(select(DefinitionVersion.source).where(
-                DefinitionVersion.name == name, DefinitionVersion.version == version))
-            if source is None:
-                raise LookupError(f"workflow {name}@{version} is not pinned")
-            found = parse_definition(source.encode("utf-8"), f"{name}@{version}")
-            with self._lock:
-                self._cache[key] = found
-        return found
-
-
-PINNED = PinnedDefinitions()
+# For callers without a runtime's ``DefinitionStore`` (which answers the same ``get``).
+PINNED = PinnedVersions()
 
 
 def definitions(runtime: Any = None) -> Definitions:

@@ -66,13 +66,40 @@ class WorkflowMachine:
         return [t for t in self.definition.transitions if t in possible]
 
 
+class PinnedVersions:
+    """Definitions read back from the text stored with each pinned version
+    (``DefinitionVersion.source``), parsed once per process."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], Definition] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, definition: Definition) -> None:
+        """Know ``definition`` without reading it back (the files the process loaded)."""
+        with self._lock:
+            self._cache[(definition.name, definition.version)] = definition
+
+    def get(self, session: Session, name: str, version: str) -> Definition:
+        """The definition ``name`` at ``version``; ``LookupError`` if no case pinned it."""
+        key = (name, version)
+        found = self._cache.get(key)
+        if found is None:
+            source = session.scalar(select(DefinitionVersion.source).where(
+                DefinitionVersion.name == name, DefinitionVersion.version == version))
+            if source is None:
+                raise LookupError(msg("unknown_workflow", name=f"{name}@{version}").render("en"))
+            found = parse_definition(source.encode("utf-8"), f"{name}@{version}")
+            self.remember(found)
+        return found
+
+
 class DefinitionStore:
     """Loads workflows/ once; finds pinned versions in the database when a file has moved on."""
 
     def __init__(self, directory: Path | None = None):
         self.directory = directory or data_dir("workflows")
         self._current: dict[str, Definition] = {}
-        self._versions: dict[tuple[str, str], Definition] = {}
+        self._versions = PinnedVersions()
         self._machines: dict[tuple[str, str], WorkflowMachine] = {}
         self._lock = threading.Lock()
         self._pinned: set[tuple[str, str]] = set()  # versions known to be in the database
@@ -88,7 +115,7 @@ class DefinitionStore:
             if problems:
                 raise DefinitionError(str(path), [p.text for p in problems])
             self._current[definition.name] = definition
-            self._versions[(definition.name, definition.version)] = definition
+            self._versions.remember(definition)
 
     def names(self) -> list[str]:
         """Names of the workflows in use."""
@@ -104,17 +131,7 @@ class DefinitionStore:
 
     def get(self, session: Session, name: str, version: str) -> Definition:
         """The definition a case is pinned to, from memory or from the database."""
-        key = (name, version)
-        found = self._versions.get(key)
-        if found is None:
-            source = session.scalar(select(DefinitionVersion.source).where(
-                DefinitionVersion.name == name, DefinitionVersion.version == version))
-            if source is None:
-                raise LookupError(msg("unknown_workflow", name=f"{name}@{version}").render("en"))
-            found = parse_definition(source.encode("utf-8"), f"{name}@{version}")
-            with self._lock:
-                self._versions[key] = found
-        return found
+        return self._versions.get(session, name, version)
 
     def pin(self, session: Session, definition: Definition) -> None:
         """Make sure the text of ``definition`` is in the database before a case uses it."""
