@@ -137,10 +137,10 @@ class World:
         "rejected": [("reject", "v1", {"reason": "已起诉至法院"})],
     }
 
-    def case_in(self, state: str, **extra: Any) -> int:
-        """A new case walked to ``state`` along the usual road."""
-        case_id = self.new_case(**extra)
-        for trigger, who, data in self.PATHS[state]:
+    def walk(self, case_id: int, steps: list[tuple[str, str | None, dict]]) -> None:
+        """Take ``steps``: triggers, or ``@sign`` (the agreement, signed by all) and
+        ``@follow_up`` (a visit that found it performed)."""
+        for trigger, who, data in steps:
             if trigger == "@sign":
                 self.sign_all(case_id, who or "v1")
             elif trigger == "@follow_up":
@@ -148,5 +148,10 @@ class World:
                          {"date": "2026-11-20", "method": "上门", "result": "performed"})
             else:
                 self.fire(case_id, trigger, who, data)
+
+    def case_in(self, state: str, **extra: Any) -> int:
+        """A new case walked to ``state`` along the usual road."""
+        case_id = self.new_case(**extra)
+        self.walk(case_id, self.PATHS[state])
         assert self.case(case_id).state == state
         return case_id

@@ -164,14 +164,7 @@ class Cases:
     def walk(self, road: str, state: str) -> int:
         w = self.world
         case_id = w.new_case()
-        for trigger, who, data in ROADS[road][state]:
-            if trigger == "@sign":
-                w.sign_all(case_id, who or "v1")
-            elif trigger == "@follow_up":
-                w.act(case_id, "record_follow_up", who or "v1",
-                      {"date": "2026-11-20", "method": "上门", "result": "performed"})
-            else:
-                w.fire(case_id, trigger, who, data)
+        w.walk(case_id, ROADS[road][state])
         self.prepare_guards(case_id, state)
         assert w.case(case_id).state == state
         return case_id
