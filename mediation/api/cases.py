@@ -45,6 +45,14 @@ from mediation.workflow.models import Event
 
 BEARER: dict[str, list[str]] = {"bearer": []}
 ERRORS = {"HTTP_401": Problem, "HTTP_404": Problem}
+# What a change to a case may answer besides success.
+WRITE_ERRORS = {**ERRORS, "HTTP_400": Problem, "HTTP_403": Problem, "HTTP_409": Problem,
+                "HTTP_413": Problem, "HTTP_422": Problem}
+
+
+def answers(**ok: Any) -> Response:
+    """The documented answers of a change: ``ok`` (e.g. ``HTTP_200=CaseOut``) and the errors."""
+    return Response(**ok, **WRITE_ERRORS)
 
 
 def _ctx() -> Any:
@@ -80,9 +88,7 @@ def _case(case: Case, warnings: Any = None) -> dict[str, Any]:
 
 
 @api.post("/cases")
-@spec.validate(json=CaseCreate, resp=Response(HTTP_201=CaseOut, HTTP_200=CaseOut,
-                                               HTTP_400=Problem, HTTP_422=Problem,
-                                               HTTP_413=Problem, **ERRORS),
+@spec.validate(json=CaseCreate, resp=answers(HTTP_201=CaseOut, HTTP_200=CaseOut),
                tags=["cases"], security=BEARER)
 def create() -> Any:
     """Open a case. With ``Idempotency-Key``, a retry returns the first case."""
@@ -117,9 +123,7 @@ def show(case_id: int) -> Any:
 
 
 @api.post("/cases/<int:case_id>/transitions")
-@spec.validate(json=TransitionIn, resp=Response(HTTP_200=CaseOut, HTTP_400=Problem,
-                                                 HTTP_403=Problem, HTTP_409=Problem,
-                                                 HTTP_422=Problem, **ERRORS),
+@spec.validate(json=TransitionIn, resp=answers(HTTP_200=CaseOut),
                tags=["cases"], security=BEARER)
 def transition(case_id: int) -> Any:
     """Fire a trigger: 409 on a stale version or wrong state, 403 if the role may not, 422
@@ -131,8 +135,7 @@ def transition(case_id: int) -> Any:
 
 
 @api.post("/cases/<int:case_id>/actions")
-@spec.validate(json=ActionIn, resp=Response(HTTP_201=EventOut, HTTP_400=Problem, HTTP_403=Problem,
-                                             HTTP_409=Problem, HTTP_422=Problem, **ERRORS),
+@spec.validate(json=ActionIn, resp=answers(HTTP_201=EventOut),
                tags=["cases"], security=BEARER)
 def action(case_id: int) -> Any:
     """Record an action (a fact that does not move the case)."""
@@ -158,9 +161,7 @@ def get_agreement(case_id: int) -> Any:
 
 
 @api.put("/cases/<int:case_id>/agreement")
-@spec.validate(json=AgreementIn, resp=Response(HTTP_200=AgreementOut, HTTP_400=Problem,
-                                                HTTP_403=Problem, HTTP_409=Problem,
-                                                HTTP_422=Problem, **ERRORS),
+@spec.validate(json=AgreementIn, resp=answers(HTTP_200=AgreementOut),
                tags=["agreement"], security=BEARER)
 def put_agreement(case_id: int) -> Any:
     """Replace the agreement draft (signatures on an earlier draft are void)."""
@@ -171,9 +172,7 @@ def put_agreement(case_id: int) -> Any:
 
 
 @api.post("/cases/<int:case_id>/agreement/signatures")
-@spec.validate(json=SignatureIn, resp=Response(HTTP_201=SignatureOut, HTTP_400=Problem,
-                                                HTTP_403=Problem, HTTP_409=Problem,
-                                                HTTP_422=Problem, **ERRORS),
+@spec.validate(json=SignatureIn, resp=answers(HTTP_201=SignatureOut),
                tags=["agreement"], security=BEARER)
 def sign(case_id: int) -> Any:
     """Record a party's or the mediator's signature; the last one puts it in force."""
