@@ -34,7 +34,6 @@ SOURCES = {"whistle": "网格发现（吹哨）", "application": "当事人申�
            "referral": "移送委托", "consultation": "法律咨询转入"}
 RISK_LEVELS = {"low": "低", "medium": "中", "high": "高"}
 SIGN_METHODS = {"signature": "签名", "seal": "盖章", "fingerprint": "按指印"}
-FOLLOW_UP_RESULTS = {"performed": "已履行", "partly": "部分履行", "not_performed": "未履行"}
 SYSTEM_ACTOR = "system"
 NUMERALS = "〇一二三四五六七八九"
 # The timeline shows the start of each long text; the full text is in its own record.
@@ -124,6 +123,7 @@ class WorkflowLabels:
     actions: dict[str, str] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
     field_types: dict[str, str] = field(default_factory=dict)
+    choices: dict[str, dict[str, str]] = field(default_factory=dict)  # field → value → name
 
     @classmethod
     def from_definition(cls, d: Definition) -> WorkflowLabels:
@@ -141,6 +141,8 @@ class WorkflowLabels:
             actions={k: a.label.zh for k, a in d.actions.items()},
             fields={k: f.label.zh for k, f in d.fields.items()},
             field_types={k: f.type for k, f in d.fields.items()},
+            choices={k: {c: lb.zh for c, lb in f.choice_labels.items()}
+                     for k, f in d.fields.items() if f.choice_labels},
         )
 
     def state(self, name: str | None) -> str:
@@ -490,8 +492,8 @@ def oral_agreement(src: CaseSources) -> dict[str, Any]:
 def follow_up(src: CaseSources) -> dict[str, Any]:
     """回访记录: date, method, result, notes, visitor."""
     records = [_record(src, e, method=_text(e.data.get("method")),
-                       result=FOLLOW_UP_RESULTS.get(str(e.data.get("result")),
-                                                    _text(e.data.get("result"))),
+                       result=src.labels.choices.get("result", {}).get(
+                           str(e.data.get("result")), _text(e.data.get("result"))),
                        notes=_text(e.data.get("notes")))
                for e in src.actions("record_follow_up")]
     return {**common(src), "records": records,
@@ -551,8 +553,6 @@ ENGINE_EVENTS = {("agreement", "save_draft"): "保存协议草稿",
 CREATED_FIELDS = {"title": "纠纷名称", "category": "纠纷类别", "source": "纠纷来源",
                   "risk_level": "风险等级", "grid": "所属网格", "parties": "当事人",
                   "origin": "来源案件"}
-# Values of choice fields (definition fields of type "choice").
-CHOICES = {**FOLLOW_UP_RESULTS}
 # Keys the engine adds to transitions and actions: who took the case is the actor or a field;
 # deadlines and English texts are not printed.
 _SKIPPED = {"assignee", "deadline", "reason_en", "due_at", "case_id"}
@@ -576,7 +576,7 @@ def _field_text(src: CaseSources, key: str, value: Any) -> str:
     elif kind == "date":
         text = cn_date(value if isinstance(value, str | date) else None) or _short(value)
     elif kind == "choice":
-        text = CHOICES.get(str(value), _short(value))
+        text = src.labels.choices.get(key, {}).get(str(value), _short(value))
     else:
         text = _short(value)
     return f"{label}：{text}"

@@ -180,7 +180,9 @@ def confirm_field(value: Any, fd: FieldDef, ctx: FieldContext) -> bool:
 def choice_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
     """One of the field's ``choices``."""
     if not isinstance(value, str) or value not in fd.choices:
-        raise _bad("invalid_choice", choices=", ".join(fd.choices))
+        named = [f"{c}（{fd.choice_labels[c].zh}）" if c in fd.choice_labels else c
+                 for c in fd.choices]
+        raise _bad("invalid_choice", choices=Label("、".join(named), ", ".join(fd.choices)))
     return value
 
 

@@ -73,6 +73,8 @@ class FieldDef:
     role: str | None = None
     default: str | None = None
     choices: tuple[str, ...] = ()
+    # The printed name of each choice (``choices = { performed = "已履行", ... }``).
+    choice_labels: dict[str, Label] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,22 @@ class _Reader:
         return value
 
 
+def _choice_labels(f: dict[str, Any]) -> dict[str, Label]:
+    """``choices`` as a table of labels (``{ performed = "已履行" }`` or
+    ``{ performed = { label = "已履行", label_en = "performed" } }``); a list has none."""
+    raw = f.get("choices")
+    if not isinstance(raw, dict):
+        return {}
+    out = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            zh = str(value.get("label", key))
+            out[key] = Label(zh, str(value.get("label_en", zh)))
+        else:
+            out[key] = Label(str(value), str(value))
+    return out
+
+
 def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
     """Read a definition from TOML bytes; raise :class:`DefinitionError` naming every problem."""
     try:
@@ -281,7 +299,8 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
             continue
         fields[fname] = FieldDef(
             name=fname, type=r.text(f, "type", where), label=r.label(f, where),
-            role=f.get("role"), default=f.get("default"), choices=tuple(f.get("choices", ())),
+            role=f.get("role"), default=f.get("default"),
+            choices=tuple(f.get("choices", ())), choice_labels=_choice_labels(f),
         )
 
     transitions: dict[str, TransitionDef] = {}
