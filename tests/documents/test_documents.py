@@ -295,3 +295,17 @@ def test_level_names_come_from_the_definition(rt, docs, session, resolved, read_
     assert definition.levels["center"].en
     pdf = read_pdf(render_case_document(session, rt, resolved, "registration")[0])
     assert not pdf.has("受理层级：网格调解")
+
+
+def test_a_choice_prints_the_name_the_definition_gives_it(rt, docs, session, read_pdf):
+    """A follow-up's result prints as the definition names it (部分履行), never as its key."""
+    b = f.CaseBuilder(docs, session, day=5, title="楼道堆放杂物纠纷")
+    b.move("accept", b.volunteer)
+    b.act("register_oral_agreement", b.volunteer, date="2025-03-06",
+          content="李建华于三日内清理楼道内堆放的装修材料。")
+    b.move("sign_agreement", b.volunteer)
+    b.act("record_follow_up", b.volunteer, date="2025-03-20", method="电话", result="partly",
+          notes="尚余少量杂物")
+    pdf = read_pdf(render_case_document(session, rt, b.case, "follow_up")[0])
+    assert not pdf.has("部分履行")
+    assert "partly" not in pdf.text
