@@ -23,7 +23,7 @@ APT_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.
 PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect(host='$(PG_HOST)', \
 	port=$(PG_PORT), user='postgres', dbname='postgres', connect_timeout=2).close()"
 
-.PHONY: help system venv run test lint bench migration clean distclean
+.PHONY: help system venv run test lint bench migration translations clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,6 +79,13 @@ bench: venv ## run every bench/bench_*.py (they print figures)
 
 migration: venv ## regenerate versions/0001_initial.py from the models; MSG="..." adds a revision
 	$(BIN)/python -m mediation.migrations $(if $(MSG),--message "$(MSG)")
+
+translations: venv ## add the texts of the code and templates to the English catalogue
+	$(BIN)/pybabel extract -F mediation/translations/babel.cfg -k msg -k N_ --no-location --no-wrap \
+		--sort-output --omit-header -o $(VENV)/messages.pot . >/dev/null
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d mediation/translations -l en \
+		--no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
+	@echo "translations: fill in the empty msgstr of mediation/translations/en/LC_MESSAGES/messages.po"
 
 clean: ## remove build output and caches (keeps .venv and instance/)
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

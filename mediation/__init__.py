@@ -34,9 +34,10 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     app.extensions["mediation"] = runtime
 
     from mediation import api, pages
-    from mediation.extensions import csrf, login_manager, spec
-    from mediation.web import finish_request
+    from mediation.extensions import babel, csrf, login_manager, spec
+    from mediation.web import finish_request, locale
 
+    babel.init_app(app, default_locale="zh_CN", locale_selector=locale)
     login_manager.init_app(app)
     csrf.init_app(app)
     api.register(app)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mediation.i18n import Msg, msg
+from mediation.i18n import N_, Msg, msg
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,12 @@ class MediationError(Exception):
     """Base of every error an operation raises on purpose."""
 
     status = 400
-    title_key = "bad_request"
+    # The problem's title (zh-CN source text, translated when shown).
+    title = N_("请求格式错误")
 
     def __init__(self, detail: Msg | None = None, errors: list[FieldError] | None = None,
                  **extra: object):
-        self.detail = detail or msg(self.title_key)
+        self.detail = detail or msg(self.title.text)
         self.errors = errors or []
         self.extra = extra
         super().__init__(self.detail.render("en"))
@@ -41,53 +42,53 @@ class BadRequest(MediationError):
     """Malformed request (not JSON, wrong shape)."""
 
     status = 400
-    title_key = "bad_request"
+    title = N_("请求格式错误")
 
 
 class ValidationFailed(MediationError):
     """Input that is well-formed but invalid; ``errors`` names the fields."""
 
     status = 422
-    title_key = "invalid_input"
+    title = N_("提交的内容有误")
 
 
 class NotAuthenticated(MediationError):
     """No valid credentials."""
 
     status = 401
-    title_key = "unauthorized"
+    title = N_("未登录或登录已过期")
 
 
 class Forbidden(MediationError):
     """The user sees the case but may not do this."""
 
     status = 403
-    title_key = "forbidden"
+    title = N_("无权执行此操作")
 
 
 class NotFound(MediationError):
     """Missing, or outside the user's sight (never 403, so existence does not leak)."""
 
     status = 404
-    title_key = "not_found"
+    title = N_("未找到")
 
 
 class Conflict(MediationError):
     """Stale version, wrong state, or a duplicate."""
 
     status = 409
-    title_key = "conflict"
+    title = N_("操作冲突")
 
 
 class TooManyRequests(MediationError):
     """Throttled."""
 
     status = 429
-    title_key = "too_many_logins"
+    title = N_("登录失败次数过多，请%(minutes)s分钟后再试")
 
 
 class PayloadTooLarge(MediationError):
     """Body over the limit."""
 
     status = 413
-    title_key = "payload_too_large"
+    title = N_("请求内容过大（上限 %(limit)s 字节）")

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import Any
+
+from flask_babel import Babel, Domain, get_locale
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 from spectree import SpecTree
 
 from mediation.api.problems import validation_hook
 
+
+class _Catalogues(Domain):
+    """Flask-Babel's translations for a request, from the one set of catalogues that the API
+    and the command line use too (:mod:`mediation.i18n`)."""
+
+    def get_translations(self) -> Any:
+        from mediation.i18n import translations
+
+        return translations(str(get_locale() or "zh_CN"))
+
+
+class _Babel(Babel):
+    """Flask-Babel reading :mod:`mediation.i18n`'s catalogues."""
+
+    @cached_property
+    def domain_instance(self) -> Domain:
+        return _Catalogues(domain=self.domain)
+
+
+babel = _Babel()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 

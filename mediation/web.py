@@ -8,7 +8,7 @@ from typing import cast
 from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
-from mediation.i18n import negotiate
+from mediation.i18n import LOCALES, negotiate
 from mediation.runtime import Runtime
 
 
@@ -27,6 +27,11 @@ def db_session() -> Session:
 def lang() -> str:
     """The request's language: ``?lang=``, then Accept-Language (zh-CN when absent)."""
     return negotiate(request.args.get("lang") or request.headers.get("Accept-Language"))
+
+
+def locale() -> str:
+    """The request's language as Flask-Babel names it (``zh_CN``, ``en``)."""
+    return LOCALES[lang()]
 
 
 def finish_request(failed: bool) -> None:

@@ -31,6 +31,7 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # Path ids past a 32-bit integer column cannot name a row (and overflow the driver).
 _MAX_ID = 2**31 - 1
+UNSTORABLE = msg("含有无法保存的字符（如 NUL 或不成对的代理字符）")
 
 
 def current_user() -> User:
@@ -55,7 +56,7 @@ def _ids_in_range() -> None:
     """A path id no row can have is a 404 (not a driver overflow)."""
     for value in (request.view_args or {}).values():
         if isinstance(value, int) and not 0 <= value <= _MAX_ID:
-            raise NotFound(msg("case_not_found"))
+            raise NotFound(msg("案件不存在或无权查看"))
 
 
 def _unstorable(body: Any) -> list[str]:
@@ -88,21 +89,22 @@ def _require_json_body() -> None:
         bad.append("Idempotency-Key")
     if request.method not in _BODY_METHODS:
         if bad:
-            raise ValidationFailed(errors=[FieldError(f, msg("unstorable_text")) for f in bad])
+            raise ValidationFailed(errors=[FieldError(f, UNSTORABLE) for f in bad])
         return
     if not request.is_json:
         # A form or a file is not what the API reads; say so rather than guess.
-        raise BadRequest(msg("body_not_json_type", content_type=request.mimetype or "—"))
+        raise BadRequest(msg("请求体应为 JSON（Content-Type: application/json），收到的是 %(content_type)s",
+                             content_type=request.mimetype or "—"))
     raw = request.get_data(cache=True)  # 413 past MAX_CONTENT_LENGTH
     try:
         body = json.loads(raw.decode("utf-8")) if raw else None
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadRequest(msg("body_not_json")) from None
+        raise BadRequest(msg("请求体不是有效的 JSON")) from None
     if not isinstance(body, dict):
-        raise BadRequest(msg("body_not_json") if body is None else msg("body_not_object"))
+        raise BadRequest(msg("请求体不是有效的 JSON") if body is None else msg("请求体应为 JSON 对象"))
     bad += _unstorable(body)
     if bad:
-        raise ValidationFailed(errors=[FieldError(f, msg("unstorable_text")) for f in bad])
+        raise ValidationFailed(errors=[FieldError(f, UNSTORABLE) for f in bad])
     request._cached_json = (body, body)  # parsed once, read by validation
 
 

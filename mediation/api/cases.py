@@ -63,14 +63,15 @@ def check_filters(session: Any, store: Any, q: Any) -> None:
     """Filters that name nothing are an error (a typo must not look like an empty list)."""
     errors = []
     if q.state and not any(q.state in d.states for d in store.all_current()):
-        errors.append(FieldError("state", msg("invalid_choice", choices="、".join(
+        errors.append(FieldError("state", msg("取值无效，可选：%(choices)s", choices="、".join(
             dict.fromkeys(s for d in store.all_current() for s in d.states)))))
     if q.workflow and q.workflow not in store.names():
-        errors.append(FieldError("workflow", msg("unknown_workflow", name=q.workflow)))
+        errors.append(FieldError("workflow", msg("没有名为“%(name)s”的流程", name=q.workflow)))
     if q.category and q.category not in CATEGORIES:
-        errors.append(FieldError("category", msg("invalid_choice", choices="、".join(CATEGORIES))))
+        errors.append(FieldError("category", msg("取值无效，可选：%(choices)s",
+                                                 choices="、".join(CATEGORIES))))
     if q.grid and find_org(session, q.grid) is None:
-        errors.append(FieldError("grid", msg("unknown_org", code=q.grid)))
+        errors.append(FieldError("grid", msg("单位“%(code)s”不存在", code=q.grid)))
     if errors:
         raise ValidationFailed(errors=errors)
 
@@ -79,7 +80,7 @@ def visible_case(case_id: int) -> Case:
     """The case, if the current user may see it; 404 otherwise (existence does not leak)."""
     case = db_session().get(Case, case_id)
     if case is None or not can_see(current_user(), case):
-        raise NotFound(msg("case_not_found"))
+        raise NotFound(msg("案件不存在或无权查看"))
     return case
 
 
@@ -156,7 +157,7 @@ def get_agreement(case_id: int) -> Any:
     """The agreement draft or the agreement in force."""
     case = visible_case(case_id)
     if case.agreement is None:
-        raise NotFound(msg("no_agreement"))
+        raise NotFound(msg("尚未制作调解协议"))
     return agreement_json(case.agreement)
 
 

@@ -82,13 +82,13 @@ def stats() -> Any:
     if q.org:
         found = find_org(db_session(), q.org)
         if found is None:
-            raise ValidationFailed(errors=[FieldError("org", msg("unknown_org", code=q.org))])
+            raise ValidationFailed(errors=[FieldError("org", msg("单位“%(code)s”不存在", code=q.org))])
         if not user.org_unit.contains(found):
-            raise ValidationFailed(errors=[FieldError("org", msg("org_outside_unit",
+            raise ValidationFailed(errors=[FieldError("org", msg("单位“%(code)s”不在您的辖区内",
                                                                  code=q.org))])
         org = found
     if q.from_ and q.to and q.from_ > q.to:
-        raise ValidationFailed(errors=[FieldError("to", msg("out_of_range"))])
+        raise ValidationFailed(errors=[FieldError("to", msg("取值超出范围"))])
     result = case_stats(db_session(), runtime().store, org=org, date_from=q.from_,
                         date_to=q.to, user=user)
     return {**result.as_api(), "org": org.code,

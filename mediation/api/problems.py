@@ -10,67 +10,65 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from mediation.errors import FieldError, MediationError, ValidationFailed
-from mediation.i18n import MESSAGES, Label, Msg, msg
+from mediation.i18n import N_, Label, Msg, msg
 from mediation.web import lang
 
 log = logging.getLogger(__name__)
 
-_PYDANTIC: dict[str, str] = {
-    "missing": "required",
-    "string_too_long": "too_long",
-    "string_too_short": "too_short",
-    "too_long": "list_too_long",
-    "too_short": "list_too_short",
-    "extra_forbidden": "unknown_field",
-    "literal_error": "invalid_choice",
-    "enum": "invalid_choice",
-    "date_parsing": "invalid_date",
-    "date_from_datetime_parsing": "invalid_date",
-    "date_from_datetime_inexact": "invalid_date",
-    "date_type": "invalid_date",
-    "datetime_parsing": "invalid_datetime",
-    "datetime_from_date_parsing": "invalid_datetime",
-    "datetime_type": "invalid_datetime",
-    "greater_than_equal": "out_of_range",
-    "less_than_equal": "out_of_range",
-    "greater_than": "out_of_range",
-    "less_than": "out_of_range",
-    "list_type": "not_a_list",
+# What each pydantic error kind says (zh-CN source text, %(…)s filled from its context).
+_FIXED = {
+    "missing": msg("此项为必填项"),
+    "extra_forbidden": msg("不允许的字段"),
+    "date_parsing": msg("日期格式不正确（应为 YYYY-MM-DD）"),
+    "date_from_datetime_parsing": msg("日期格式不正确（应为 YYYY-MM-DD）"),
+    "date_from_datetime_inexact": msg("日期格式不正确（应为 YYYY-MM-DD）"),
+    "date_type": msg("日期格式不正确（应为 YYYY-MM-DD）"),
+    "datetime_parsing": msg("时间格式不正确（应为 ISO 8601）"),
+    "datetime_from_date_parsing": msg("时间格式不正确（应为 ISO 8601）"),
+    "datetime_type": msg("时间格式不正确（应为 ISO 8601）"),
+    "greater_than_equal": msg("取值超出范围"),
+    "less_than_equal": msg("取值超出范围"),
+    "greater_than": msg("取值超出范围"),
+    "less_than": msg("取值超出范围"),
+    "list_type": msg("应为列表"),
+    # raised by our own validators (PydanticCustomError kinds)
+    "invalid_phone": msg("手机号码格式不正确"),
+    "invalid_amount": msg("金额应为不小于0的数字（元），最多两位小数"),
+    "invalid_id_number": msg("身份证号码格式不正确"),
 }
-_TEXT = Label("文本", "text")
-_INTEGER = Label("整数", "integer")
-_BOOL = Label("true 或 false", "true/false")
-_OBJECT = Label("JSON 对象", "object")
-_NUMBER = Label("数字", "number")
+_TEXT = N_("文本")
+_INTEGER = N_("整数")
+_BOOL = N_("true 或 false")
+_OBJECT = N_("JSON 对象")
+_NUMBER = N_("数字")
 _EXPECTED = {"string_type": _TEXT, "int_type": _INTEGER, "int_parsing": _INTEGER,
              "bool_type": _BOOL, "bool_parsing": _BOOL, "dict_type": _OBJECT,
              "model_type": _OBJECT, "int_from_float": _INTEGER, "float_type": _NUMBER,
              "float_parsing": _NUMBER, "finite_number": _NUMBER,
-             "union_tag_invalid": Label("允许的格式之一", "one of the allowed forms")}
-_OTHER = Label("正确的格式", "a valid value")
+             "union_tag_invalid": N_("允许的格式之一")}
+_OTHER = N_("正确的格式")
 
 
 def _message(err: Any) -> Msg:
     kind = err["type"]
     ctx = err.get("ctx") or {}
-    key = _PYDANTIC.get(kind, kind if kind in MESSAGES else "")
-    if key in ("too_long", "list_too_long"):
-        return msg(key, max=ctx.get("max_length", "?"))
-    if key in ("too_short", "list_too_short"):
-        if kind == "string_too_short" and ctx.get("min_length") == 1:
-            return msg("blank")
-        return msg(key, min=ctx.get("min_length", "?"))
-    if key == "invalid_choice":
+    if kind == "string_too_long":
+        return msg("长度不能超过%(max)s个字符", max=ctx.get("max_length", "?"))
+    if kind == "too_long":
+        return msg("最多%(max)s项", max=ctx.get("max_length", "?"))
+    if kind == "string_too_short":
+        if ctx.get("min_length") == 1:
+            return msg("不能为空")
+        return msg("长度不能少于%(min)s个字符", min=ctx.get("min_length", "?"))
+    if kind == "too_short":
+        return msg("至少需要%(min)s项", min=ctx.get("min_length", "?"))
+    if kind in ("literal_error", "enum"):
         expected = str(ctx.get("expected", "")).replace("'", "")
-        return msg(key, choices=Label(expected.replace(" or ", "、").replace(", ", "、"),
-                                      expected))
-    if key:
-        try:
-            return msg(key, **ctx)
-        except KeyError:
-            return msg(key) if "{" not in MESSAGES[key][0] else msg("invalid_type",
-                                                                    expected=_OTHER)
-    return msg("invalid_type", expected=_EXPECTED.get(kind, _OTHER))
+        return msg("取值无效，可选：%(choices)s", choices=Label(
+            expected.replace(" or ", "、").replace(", ", "、"), expected))
+    if kind in _FIXED:
+        return _FIXED[kind]
+    return msg("格式不正确，应为%(expected)s", expected=_EXPECTED.get(kind, _OTHER))
 
 
 def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
@@ -101,13 +99,17 @@ def problem(status: int, title: str, detail: str, errors: list[FieldError] | Non
     return resp
 
 
+# Details that are also the problem's title (a wrong password is said once, not "Not signed in").
+_OWN_TITLES = {"用户名或密码错误"}
+
+
 def from_error(exc: MediationError) -> Response:
     """The problem document of an operation's error."""
     language = lang()
     # A title whose text takes parameters (429: "try again in {minutes} minutes") borrows them
     # from the detail when that is the same message.
-    own_title = exc.detail.key in (exc.title_key, "bad_credentials")
-    title = exc.detail if own_title else msg(exc.title_key)
+    own_title = exc.detail.text == exc.title.text or exc.detail.text in _OWN_TITLES
+    title = exc.detail if own_title else msg(exc.title.text)
     response = problem(exc.status, title.render(language), exc.detail.render(language),
                        exc.errors, **{k: v for k, v in exc.extra.items()})
     if "retry_after" in exc.extra:
@@ -120,28 +122,33 @@ def from_validation(exc: ValidationError, prefix: str = "") -> Response:
     return from_error(ValidationFailed(errors=field_errors(exc, prefix)))
 
 
-_HTTP_KEYS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 413: "payload_too_large", 429: "too_many_logins"}
+def _http_message(status: int, max_bytes: int) -> Msg | None:
+    """What Werkzeug's own errors say, in our words."""
+    return {
+        400: lambda: msg("请求格式错误"),
+        401: lambda: msg("未登录或登录已过期"),
+        403: lambda: msg("无权执行此操作"),
+        404: lambda: msg("未找到"),
+        405: lambda: msg("不支持此请求方法"),
+        413: lambda: msg("请求内容过大（上限 %(limit)s 字节）", limit=max_bytes),
+        429: lambda: msg("登录失败次数过多，请%(minutes)s分钟后再试", minutes=15),
+    }.get(status, lambda: None)()
 
 
 def from_http(exc: HTTPException, max_bytes: int) -> Response:
     """A problem document for Werkzeug's own errors (404 route, 405, 413, ...)."""
     status = exc.code or 500
-    language = lang()
-    key = _HTTP_KEYS.get(status)
-    if key is None:
+    message = _http_message(status, max_bytes)
+    if message is None:
         return problem(status, exc.name, exc.description or exc.name)
-    params = {"limit": max_bytes} if key == "payload_too_large" else {}
-    if key == "too_many_logins":
-        params = {"minutes": 15}
-    text = msg(key, **params).render(language)
+    text = message.render(lang())
     return problem(status, text, text)
 
 
 def internal_error(exc: BaseException) -> Response:
     """500, logged with its traceback; the client learns nothing of the internals."""
     log.error("unhandled error", exc_info=exc)
-    text = msg("internal_error").render(lang())
+    text = msg("服务器内部错误").render(lang())
     return problem(500, text, text)
 
 

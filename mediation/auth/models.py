@@ -9,13 +9,13 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.db import Base
-from mediation.i18n import Label
+from mediation.i18n import N_
 from mediation.orgs.models import OrgUnit
 from mediation.timeutil import utcnow
 
 ROLES = ("volunteer", "reviewer", "lawyer", "admin")
-ROLE_LABELS = {"volunteer": Label("调解志愿者", "volunteer"), "reviewer": Label("审查员", "reviewer"),
-               "lawyer": Label("律师", "lawyer"), "admin": Label("管理员", "admin")}
+ROLE_LABELS = {"volunteer": N_("调解志愿者"), "reviewer": N_("审查员"),
+               "lawyer": N_("律师"), "admin": N_("管理员")}
 # Users of this role see only the cases referred to their district's legal service.
 LEGAL_ROLE = "lawyer"
 

@@ -34,21 +34,22 @@ def create_user(session: Session, username: str, *, role: str, org_code: str, pa
     errors = []
     username = (username or "").strip()
     if not username or len(username) > 60 or any(c.isspace() for c in username):
-        errors.append(FieldError("username", msg("username_invalid")))
+        errors.append(FieldError("username", msg("用户名应为1–60个字符，且不含空格")))
     elif find_user(session, username) is not None:
-        errors.append(FieldError("username", msg("username_taken", username=username)))
+        errors.append(FieldError("username", msg("用户名“%(username)s”已存在", username=username)))
     if role not in ROLES:
-        errors.append(FieldError("role", msg("invalid_choice", choices=", ".join(ROLES))))
+        errors.append(FieldError("role", msg("取值无效，可选：%(choices)s", choices=", ".join(ROLES))))
     org = find_org(session, org_code)
     if org is None:
-        errors.append(FieldError("org", msg("unknown_org", code=org_code)))
+        errors.append(FieldError("org", msg("单位“%(code)s”不存在", code=org_code)))
     elif role in ROLE_UNITS and org.kind not in ROLE_UNITS[role]:
         errors.append(FieldError("org", msg(
-            "role_wrong_unit", role=ROLE_LABELS[role], code=org_code, actual=KIND_LABELS[org.kind],
+            "%(role)s应属于%(kinds)s一级的单位，“%(code)s”是%(actual)s",
+            role=ROLE_LABELS[role], code=org_code, actual=KIND_LABELS[org.kind],
             kinds=Label("、".join(KIND_LABELS[k].zh for k in ROLE_UNITS[role]),
                         " or ".join(ROLE_UNITS[role])))))
     if len(password or "") < MIN_PASSWORD:
-        errors.append(FieldError("password", msg("too_short", min=MIN_PASSWORD)))
+        errors.append(FieldError("password", msg("长度不能少于%(min)s个字符", min=MIN_PASSWORD)))
     if errors:
         raise ValidationFailed(errors=errors)
     assert org is not None
@@ -69,7 +70,7 @@ def _check_throttle(session: Session, username: str, now: datetime, max_failures
         # Allowed again once the oldest of the last ``max_failures`` failures leaves the window.
         free_at = failures[max_failures - 1] + window
         seconds = max(1, int((free_at - now).total_seconds()) + 1)
-        raise TooManyRequests(msg("too_many_logins", minutes=(seconds + 59) // 60),
+        raise TooManyRequests(msg("登录失败次数过多，请%(minutes)s分钟后再试", minutes=(seconds + 59) // 60),
                               retry_after=seconds)
 
 
@@ -85,7 +86,7 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
     session.add(LoginAttempt(username=username[:60], at=now, success=ok))
     session.flush()
     if not ok or user is None:
-        raise NotAuthenticated(msg("bad_credentials"))
+        raise NotAuthenticated(msg("用户名或密码错误"))
     return user
 
 

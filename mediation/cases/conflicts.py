@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from mediation.auth.models import User
 from mediation.cases.models import Case, Party
-from mediation.i18n import Msg, msg
+from mediation.i18n import N_, Msg, msg
 
 _BUILDING = re.compile(r"^(.*?\d+\s*(?:幢|栋|号楼|座))")
 
@@ -30,6 +30,12 @@ def _norm(address: str) -> str:
     return re.sub(r"\s+", "", address or "")
 
 
+# The links the engine can see (DESIGN.md §2); each warning is one of these texts.
+SAME_ADDRESS = N_("调解员%(mediator)s与当事人%(party)s住址相同（%(address)s）")
+SAME_BUILDING = N_("调解员%(mediator)s与当事人%(party)s同姓且住同一楼栋（%(building)s）")
+EARLIER_CASE = N_("调解员%(mediator)s曾与当事人%(party)s同为案件%(case_no)s的当事人")
+
+
 def find_conflicts(session: Session, case: Case, mediator: User) -> list[Msg]:
     """Warnings about links between ``mediator`` and the parties of ``case``."""
     warnings: list[Msg] = []
@@ -39,11 +45,13 @@ def find_conflicts(session: Session, case: Case, mediator: User) -> list[Msg]:
     for party in case.parties:
         paddr = _norm(party.address)
         if home and paddr and home == paddr:
-            warnings.append(msg("coi_same_address", mediator=name, party=party.name,
+            warnings.append(msg(SAME_ADDRESS.text,
+                                mediator=name, party=party.name,
                                 address=party.address))
         elif (building and building_of(paddr) == building and mediator.full_name
               and party.kind == "person" and party.name[:1] == mediator.full_name[:1]):
-            warnings.append(msg("coi_same_building", mediator=name, party=party.name,
+            warnings.append(msg(SAME_BUILDING.text,
+                                mediator=name, party=party.name,
                                 building=building))
     if mediator.full_name:
         # Earlier cases in which the mediator (by name) and one of these parties were parties.
@@ -56,6 +64,7 @@ def find_conflicts(session: Session, case: Case, mediator: User) -> list[Msg]:
             shared = session.scalars(select(Party.name).where(
                 Party.case_id == other_id, Party.name.in_(names))).all()
             for pname in sorted(set(shared)):
-                warnings.append(msg("coi_earlier_case", mediator=name, party=pname,
+                warnings.append(msg(EARLIER_CASE.text,
+                                    mediator=name, party=pname,
                                     case_no=case_no))
     return warnings

@@ -52,8 +52,8 @@ def create_case(session: Session, engine: Engine, body: dict[str, Any], *, actor
             IdempotencyKey.user_id == actor.id, IdempotencyKey.key == idempotency_key))
         if prior is not None:
             if prior.request_hash != fingerprint:
-                raise ValidationFailed(msg("idempotency_mismatch"), errors=[
-                    FieldError("Idempotency-Key", msg("idempotency_mismatch"))])
+                raise ValidationFailed(msg("同一 Idempotency-Key 已用于不同的请求内容"), errors=[
+                    FieldError("Idempotency-Key", msg("同一 Idempotency-Key 已用于不同的请求内容"))])
             case = session.get(Case, prior.case_id)
             assert case is not None
             return case, False
@@ -73,11 +73,12 @@ def _agreement_scope(session: Session, engine: Engine, case_id: int, actor: User
     """Lock the case and check the actor may work on its agreement now."""
     case = engine.lock_case(session, case_id)
     if not permissions.can_see(actor, case):
-        raise NotFound(msg("case_not_found"))
+        raise NotFound(msg("案件不存在或无权查看"))
     definition = engine.definition(session, case)
     rule = definition.agreement
     if rule is None or case.state not in rule.states:
-        raise Conflict(msg("agreement_closed", state=definition.state(case.state).label))
+        raise Conflict(msg("案件当前状态为“%(state)s”，不能制作或签署协议",
+                           state=definition.state(case.state).label))
     refusal = permissions.refusal(definition, rule.roles, case, actor, "agreement")
     if refusal is not None:
         raise Forbidden(refusal)
@@ -97,11 +98,11 @@ def save_agreement(session: Session, engine: Engine, case_id: int, data: dict[st
     for i, term in enumerate(data.get("terms") or []):
         obligor = str(term.get("obligor", ""))
         if obligor not in parties and obligor not in names:
-            errors.append(FieldError(f"terms.{i}.obligor", msg("unknown_party", party=obligor)))
+            errors.append(FieldError(f"terms.{i}.obligor", msg("当事人“%(party)s”不属于本案", party=obligor)))
     if errors:
         raise ValidationFailed(errors=errors)
     if agreement is not None and agreement.effective_at is not None:
-        raise Conflict(msg("agreement_fixed"))
+        raise Conflict(msg("协议已生效，不能再修改"))
     voided = 0
     if agreement is None:
         agreement = Agreement(case=case, copies=len(case.parties) + 1, revision=0)
@@ -167,29 +168,29 @@ def add_signature(session: Session, engine: Engine, case_id: int, *, signer: str
     case = _agreement_scope(session, engine, case_id, actor)
     agreement = case.agreement
     if agreement is None:
-        raise Conflict(msg("no_agreement"))
+        raise Conflict(msg("尚未制作调解协议"))
     if agreement.effective_at is not None:
-        raise Conflict(msg("agreement_fixed"))
+        raise Conflict(msg("协议已生效，不能再修改"))
     gaps = agreement_gaps(agreement)
     if gaps:
         parts = [AGREEMENT_PARTS[g] for g in gaps]
-        raise Conflict(msg("agreement_incomplete_to_sign", missing=Label(
+        raise Conflict(msg("协议尚不完整（%(missing)s），请补全后再签署", missing=Label(
             "、".join(p.zh for p in parts), ", ".join(p.en for p in parts))))
     if signed_at > now + timedelta(minutes=5):
-        raise ValidationFailed(errors=[FieldError("signed_at", msg("signed_in_future"))])
+        raise ValidationFailed(errors=[FieldError("signed_at", msg("签署时间不能晚于现在"))])
     party: Party | None = None
     user_id = None
     if signer == "mediator":
         if case.assignee_id is None:
-            raise Conflict(msg("mediator_unassigned"))
+            raise Conflict(msg("案件尚无承办调解员，无法代表调解员签名"))
         user_id = case.assignee_id
     else:
         party = next((p for p in case.parties if str(p.id) == str(signer)), None)
         if party is None:
-            raise ValidationFailed(errors=[FieldError("signer", msg("unknown_party",
+            raise ValidationFailed(errors=[FieldError("signer", msg("当事人“%(party)s”不属于本案",
                                                                      party=signer))])
     if any(s.signer == str(signer) for s in agreement.signatures):
-        raise Conflict(msg("already_signed"))
+        raise Conflict(msg("该方已签名"))
     signature = Signature(signer=str(signer), party_id=party.id if party else None,
                           user_id=user_id, method=method, signed_at=signed_at,
                           recorded_by=actor.id, recorded_at=now)

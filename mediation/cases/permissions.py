@@ -19,12 +19,12 @@ from sqlalchemy import ColumnElement, or_, select
 
 from mediation.auth.models import LEGAL_ROLE, ROLE_LABELS, User
 from mediation.cases.models import Case
-from mediation.i18n import Msg, msg
+from mediation.i18n import Lazy, Msg, msg
 from mediation.orgs.models import OrgUnit
 from mediation.workflow.definition import Definition, Label
 
 
-def _role(role: str) -> Label | str:
+def _role(role: str) -> Lazy | str:
     return ROLE_LABELS.get(role, role)
 
 
@@ -64,7 +64,7 @@ def refusal(definition: Definition, roles: Sequence[str], case: Case, user: User
     """Why ``user`` may not do ``what`` (a trigger, action or "agreement") given ``roles``;
     None if they may."""
     if not roles:
-        return msg("nobody_allowed", trigger=what)
+        return msg("流程未规定谁可执行“%(trigger)s”", trigger=what)
     handler = case.assignee
     supervisor = is_supervisor(definition, user, case)
     if handler is not None:
@@ -73,10 +73,11 @@ def refusal(definition: Definition, roles: Sequence[str], case: Case, user: User
         if supervisor and (handler.role in roles or user.role in roles):
             return None
         if user.role not in roles:
-            return msg("role_not_allowed", role=_role(user.role), trigger=what)
-        return msg("not_handler", handler=handler.display_name, trigger=what)
+            return msg("%(role)s不能执行“%(trigger)s”", role=_role(user.role), trigger=what)
+        return msg("只有承办人（%(handler)s）或所在街道的审查员可以执行“%(trigger)s”",
+                   handler=handler.display_name, trigger=what)
     if user.role not in roles:
-        return msg("role_not_allowed", role=_role(user.role), trigger=what)
+        return msg("%(role)s不能执行“%(trigger)s”", role=_role(user.role), trigger=what)
     if not user.org_unit.contains(case.grid):
-        return msg("outside_unit")
+        return msg("案件不在您所在单位的辖区内")
     return None

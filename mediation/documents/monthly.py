@@ -42,7 +42,7 @@ def month_range(month: str) -> tuple[datetime, datetime]:
     """The month ``YYYY-MM`` in China time, as naive UTC ``[start, end)``."""
     match = _MONTH.match(month or "")
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ValidationFailed(errors=[FieldError("month", msg("invalid_month"))])
+        raise ValidationFailed(errors=[FieldError("month", msg("月份格式不正确（应为 YYYY-MM）"))])
     year, mon = int(match.group(1)), int(match.group(2))
     start = datetime(year, mon, 1)
     end = datetime(year + (mon == 12), mon % 12 + 1, 1)
@@ -159,7 +159,7 @@ def monthly_report_pdf(session: Session, org_code: str, month: str,
     """
     org = session.scalar(select(OrgUnit).where(OrgUnit.code == org_code))
     if org is None:
-        raise NotFound(msg("unknown_org", code=org_code))
+        raise NotFound(msg("单位“%(code)s”不存在", code=org_code))
     ctx = monthly_context(session, org, month, store)
     settings = catalogue().reports.get("monthly", {})
     _, end = month_range(month)

@@ -24,6 +24,7 @@ from urllib.parse import unquote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from mediation.i18n import N_
 from mediation.resources import data_dir
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,10 @@ def _make_fetcher_class() -> type:
     return AssetFetcher
 
 
+SUBSETTING_MISSING = N_("未找到 HarfBuzz 字体子集库（libharfbuzz-subset0），PDF 生成将慢约40倍，请安装后重启")
+CJK_FONT_MISSING = N_("未找到中文字体 Noto CJK（fonts-noto-cjk），PDF 中的中文将无法显示")
+
+
 def check_subsetting() -> str | None:
     """A warning if PDFs would be slow or wrong: no HarfBuzz subsetting (WeasyPrint falls back
     to fontTools, about 40× slower) or no Noto CJK font. None when all is well."""
@@ -99,18 +104,16 @@ def check_subsetting() -> str | None:
             warnings.simplefilter("ignore")
             from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
         if harfbuzz_subset is None or not harfbuzz.hb_version_atleast(4, 1, 0):
-            problems.append("subsetting_missing")
+            problems.append(SUBSETTING_MISSING)
     except (OSError, ImportError):
         name = ctypes.util.find_library("harfbuzz-subset")
         if name is None:
-            problems.append("subsetting_missing")
+            problems.append(SUBSETTING_MISSING)
     if not _has_cjk_font():
-        problems.append("cjk_font_missing")
+        problems.append(CJK_FONT_MISSING)
     if not problems:
         return None
-    from mediation.i18n import msg
-
-    return " ".join(msg(p).render() for p in problems)
+    return " ".join(p.get() for p in problems)
 
 
 def _has_cjk_font() -> bool:

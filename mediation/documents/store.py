@@ -223,13 +223,13 @@ def render_case_document(session: Session, runtime_or_cipher: HasCipher | FieldC
     cat = catalogue()
     spec = cat.get(name)
     if spec is None:
-        raise NotFound(msg("document_unknown", name=name))
+        raise NotFound(msg("没有名为“%(name)s”的文书", name=name))
     cipher = _cipher(runtime_or_cipher)
     url = _public_url(runtime_or_cipher, public_url)
     now = now or utcnow()
     src = load_sources(session, case, cipher, cat, runtime_or_cipher)
     if not has_document(spec, src):
-        raise Conflict(msg("document_not_available", title=spec.label, reason=spec.unavailable),
+        raise Conflict(msg("暂不能打印“%(title)s”：%(reason)s", title=spec.label, reason=spec.unavailable),
                        document=name)
     composed = compose(spec, src, cat)
     digest = data_hash(composed, cat, url)
@@ -284,10 +284,10 @@ def preview_html(session: Session, runtime_or_cipher: HasCipher | FieldCipher | 
     cat = catalogue()
     spec = cat.get(name)
     if spec is None:
-        raise NotFound(msg("document_unknown", name=name))
+        raise NotFound(msg("没有名为“%(name)s”的文书", name=name))
     src = load_sources(session, case, _cipher(runtime_or_cipher), cat, runtime_or_cipher)
     if not has_document(spec, src):
-        raise Conflict(msg("document_not_available", title=spec.label, reason=spec.unavailable))
+        raise Conflict(msg("暂不能打印“%(title)s”：%(reason)s", title=spec.label, reason=spec.unavailable))
     composed = compose(spec, src, cat)
     _log_pii(session, src, name, actor)
     return renderer().html(composed.template, {**composed.context, "verify": None})

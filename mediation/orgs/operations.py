@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mediation.errors import FieldError, ValidationFailed
-from mediation.i18n import Label, msg
+from mediation.i18n import N_, msg
 from mediation.orgs.models import KINDS, PARENT_KIND, OrgUnit
 
-KIND_LABELS = {"district": Label("区", "district"), "street": Label("街道", "street"),
-               "community": Label("社区", "community"), "grid": Label("网格", "grid")}
+KIND_LABELS = {"district": N_("区"), "street": N_("街道"),
+               "community": N_("社区"), "grid": N_("网格")}
 # Codes go into URLs, filters and paths: letters, digits, '-', '_' and '.'.
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 _SUFFIXES = ("社区居委会", "居委会", "社区", "街道", "村委会", "村")
@@ -39,27 +39,29 @@ def add_org_unit(session: Session, code: str, *, name: str, kind: str,
     code = (code or "").strip()
     name = (name or "").strip()
     if not _CODE.match(code):
-        errors.append(FieldError("code", msg("code_invalid")))
+        errors.append(FieldError("code", msg("编码应为1–40个字母、数字或 - _ .，以字母或数字开头")))
     elif find_org(session, code) is not None:
-        errors.append(FieldError("code", msg("code_taken", code=code)))
+        errors.append(FieldError("code", msg("编码“%(code)s”已存在", code=code)))
     if not name or len(name) > 100:
-        errors.append(FieldError("name", msg("required") if not name else msg("too_long", max=100)))
+        errors.append(FieldError("name", msg("此项为必填项") if not name else msg("长度不能超过%(max)s个字符",
+                                                                            max=100)))
     if kind not in KINDS:
-        errors.append(FieldError("kind", msg("invalid_choice", choices=", ".join(KINDS))))
+        errors.append(FieldError("kind", msg("取值无效，可选：%(choices)s", choices=", ".join(KINDS))))
     parent = None
     if kind in PARENT_KIND:
         if not parent_code:
-            errors.append(FieldError("parent", msg("required")))
+            errors.append(FieldError("parent", msg("此项为必填项")))
         else:
             parent = find_org(session, parent_code)
             if parent is None:
-                errors.append(FieldError("parent", msg("unknown_org", code=parent_code)))
+                errors.append(FieldError("parent", msg("单位“%(code)s”不存在", code=parent_code)))
             elif parent.kind != PARENT_KIND[kind]:
                 errors.append(FieldError("parent", msg(
-                    "parent_wrong_kind", expected=KIND_LABELS[PARENT_KIND[kind]], code=parent_code,
+                    "上级单位应为%(expected)s，“%(code)s”是%(actual)s",
+                    expected=KIND_LABELS[PARENT_KIND[kind]], code=parent_code,
                     actual=KIND_LABELS[parent.kind])))
     elif kind == "district" and parent_code:
-        errors.append(FieldError("parent", msg("district_no_parent")))
+        errors.append(FieldError("parent", msg("区级单位没有上级单位")))
     if errors:
         raise ValidationFailed(errors=errors)
     unit = OrgUnit(

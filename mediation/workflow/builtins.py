@@ -10,7 +10,7 @@ from sqlalchemy import select
 from mediation.auth.models import ROLE_LABELS, User
 from mediation.cases.models import Agreement
 from mediation.cases.numbering import CST
-from mediation.i18n import Label, msg
+from mediation.i18n import N_, Label, Msg, msg
 from mediation.timeutil import parse_iso, utcnow
 from mediation.workflow.definition import FieldDef
 from mediation.workflow.models import Event
@@ -63,11 +63,11 @@ def _has_action(ctx: GuardContext, action: str, since: datetime | None = None,
     return False
 
 
-AGREEMENT_PARTS = {"facts": Label("纠纷主要事实", "the main facts"),
-                   "dispute_matters": Label("争议事项", "the matters in dispute"),
-                   "responsibilities": Label("各方当事人的责任", "each side's responsibility"),
-                   "terms": Label("协议条款", "the terms"),
-                   "performance_method": Label("履行方式", "the manner of performance")}
+AGREEMENT_PARTS = {"facts": N_("纠纷主要事实"),
+                   "dispute_matters": N_("争议事项"),
+                   "responsibilities": N_("各方当事人的责任"),
+                   "terms": N_("协议条款"),
+                   "performance_method": N_("履行方式")}
 
 
 def round_started(ctx: GuardContext) -> datetime:
@@ -91,15 +91,15 @@ def agreement_in_force(ctx: GuardContext) -> Any:
         return None
     agreement = ctx.case.agreement
     if agreement is None:
-        return msg("guard_agreement_missing")
+        return msg("尚未制作书面调解协议，也未登记口头协议")
     gaps = agreement_gaps(agreement)
     if gaps:
         parts = [AGREEMENT_PARTS[g] for g in gaps]
-        return msg("guard_agreement_incomplete", missing=Label(
+        return msg("调解协议尚不完整：%(missing)s", missing=Label(
             "、".join(p.zh for p in parts), ", ".join(p.en for p in parts)))
     missing = missing_signers(agreement)
     if missing:
-        return msg("guard_signatures_missing", missing="、".join(missing))
+        return msg("以下各方尚未签名：%(missing)s", missing="、".join(missing))
     return None
 
 
@@ -108,7 +108,7 @@ def follow_up_performed(ctx: GuardContext) -> Any:
     """A follow-up visit with the result ``performed`` recorded in the current state."""
     if _has_action(ctx, FOLLOW_UP, since=ctx.case.state_entered_at, result=PERFORMED):
         return None
-    return msg("guard_no_follow_up")
+    return msg("尚未记录结果为“已履行”的回访")
 
 
 @anchor("entered")
@@ -132,20 +132,20 @@ def last_performance_date(_session: Any, case: Any, now: datetime) -> datetime:
     return datetime.combine(max(dates), time(23, 59, 59)) - CST
 
 
-def _bad(key: str, **params: Any) -> ValueError:
-    return ValueError(msg(key, **params))
+def _bad(reason: Msg) -> ValueError:
+    return ValueError(reason)
 
 
 @field_type("text")
 def text_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
     """A non-blank text of at most 5000 characters."""
     if not isinstance(value, str):
-        raise _bad("invalid_type", expected=Label("文本", "text"))
+        raise _bad(msg("格式不正确，应为%(expected)s", expected=N_("文本")))
     value = value.strip()
     if not value:
-        raise _bad("blank")
+        raise _bad(msg("不能为空"))
     if len(value) > TEXT_MAX:
-        raise _bad("too_long", max=TEXT_MAX)
+        raise _bad(msg("长度不能超过%(max)s个字符", max=TEXT_MAX))
     return value
 
 
@@ -153,18 +153,18 @@ def text_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
 def date_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
     """An ISO 8601 date (a date-time is cut to its date); stored as ``YYYY-MM-DD``."""
     if not isinstance(value, str):
-        raise _bad("invalid_date")
+        raise _bad(msg("日期格式不正确（应为 YYYY-MM-DD）"))
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
         try:
             day = parse_iso(value.strip()).date()
         except ValueError:
-            raise _bad("invalid_date") from None
+            raise _bad(msg("日期格式不正确（应为 YYYY-MM-DD）")) from None
     # Every date a record asks for is of something that happened (a visit, a session, an
     # application to court): not later than today in China.
     if day > (utcnow() + CST).date():
-        raise _bad("date_in_future")
+        raise _bad(msg("日期不能晚于今天"))
     return day.isoformat()
 
 
@@ -172,7 +172,7 @@ def date_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
 def confirm_field(value: Any, fd: FieldDef, ctx: FieldContext) -> bool:
     """Must be JSON ``true``."""
     if value is not True:
-        raise _bad("must_be_true")
+        raise _bad(msg("必须确认"))
     return True
 
 
@@ -182,7 +182,7 @@ def choice_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
     if not isinstance(value, str) or value not in fd.choices:
         named = [f"{c}（{fd.choice_labels[c].zh}）" if c in fd.choice_labels else c
                  for c in fd.choices]
-        raise _bad("invalid_choice", choices=Label("、".join(named), ", ".join(fd.choices)))
+        raise _bad(msg("取值无效，可选：%(choices)s", choices=Label("、".join(named), ", ".join(fd.choices))))
     return value
 
 
@@ -194,12 +194,12 @@ def names_field(value: Any, fd: FieldDef, ctx: FieldContext) -> list[str]:
 
         value = [v for v in re.split(r"[、，,;；\s]+", value) if v]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _bad("not_a_list")
+        raise _bad(msg("应为列表"))
     names = [v.strip() for v in value if v.strip()]
     if len(names) > NAMES_MAX:
-        raise _bad("list_too_long", max=NAMES_MAX)
+        raise _bad(msg("最多%(max)s项", max=NAMES_MAX))
     if any(len(n) > 100 for n in names):
-        raise _bad("too_long", max=100)
+        raise _bad(msg("长度不能超过%(max)s个字符", max=100))
     return names
 
 
@@ -208,12 +208,13 @@ def user_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
     """The username of an active user (of the field's role, if it names one) whose unit
     serves the case's grid."""
     if not isinstance(value, str) or not value.strip():
-        raise _bad("invalid_type", expected=Label("用户名", "username"))
+        raise _bad(msg("格式不正确，应为%(expected)s", expected=N_("用户名")))
     user = ctx.session.scalar(select(User).where(User.username == value.strip()))
     if user is None or not user.active:
-        raise _bad("unknown_user", username=value)
+        raise _bad(msg("用户“%(username)s”不存在", username=value))
     if fd.role and user.role != fd.role:
-        raise _bad("user_wrong_role", username=value, role=ROLE_LABELS.get(fd.role, fd.role))
+        raise _bad(msg("用户“%(username)s”不是%(role)s",
+                       username=value, role=ROLE_LABELS.get(fd.role, fd.role)))
     if ctx.case is not None and not user.org_unit.contains(ctx.case.grid):
-        raise _bad("user_out_of_reach", username=value)
+        raise _bad(msg("用户“%(username)s”不在本案件所属辖区", username=value))
     return user.username

@@ -34,7 +34,7 @@ from mediation.errors import (
     NotFound,
     ValidationFailed,
 )
-from mediation.i18n import Label, Msg, msg
+from mediation.i18n import N_, Msg, msg
 from mediation.orgs.models import OrgUnit
 from mediation.security import FieldCipher
 from mediation.timeutil import utcnow
@@ -89,6 +89,12 @@ class SweepReport:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
+def stale(current: object, expected: object) -> Msg:
+    """The refusal of a change made on an out-of-date version of the case."""
+    return msg("案件已被他人更新（当前版本 %(current)s，提交版本 %(expected)s），请刷新后重试",
+               current=current, expected=expected)
+
+
 def _actor_name(actor: User | None) -> str:
     return actor.username if actor is not None else SYSTEM
 
@@ -112,13 +118,13 @@ class Engine:
         stmt = _LOCK_SQLITE if session.get_bind().dialect.name == "sqlite" else _LOCK_ROW
         case = session.scalar(stmt, {"b_case_id": case_id})
         if case is None:
-            raise NotFound(msg("case_not_found"))
+            raise NotFound(msg("案件不存在或无权查看"))
         return case
 
     def _load_visible(self, session: Session, case_id: int, actor: User | None) -> Case:
         case = self.lock_case(session, case_id)
         if actor is not None and not permissions.can_see(actor, case):
-            raise NotFound(msg("case_not_found"))
+            raise NotFound(msg("案件不存在或无权查看"))
         return case
 
     # -- what a user may do ---------------------------------------------------------------------
@@ -169,18 +175,18 @@ class Engine:
                 value = actor.username
             if value is None or value == "" or value == []:
                 if name in requires:
-                    errors.append(FieldError(name, msg("required")))
+                    errors.append(FieldError(name, msg("此项为必填项")))
                 continue
             try:
                 clean[name] = registry.FIELD_TYPES[fd.type](value, fd, ctx)
             except ValueError as exc:
                 reason = exc.args[0] if exc.args and isinstance(exc.args[0], Msg) else msg(
-                    "invalid_type", expected=Label("正确的格式", "a valid value"))
+                    "格式不正确，应为%(expected)s", expected=N_("正确的格式"))
                 errors.append(FieldError(name, reason))
         if allow_extra:
             clean.update(data)
         else:
-            errors += [FieldError(k, msg("unknown_field")) for k in data]
+            errors += [FieldError(k, msg("不允许的字段")) for k in data]
         return clean, errors
 
     # -- creating a case ------------------------------------------------------------------------
@@ -201,22 +207,25 @@ class Engine:
             definition = self.store.current(workflow)
         except KeyError:
             raise ValidationFailed(errors=[FieldError("workflow", msg(
-                "unknown_workflow", name=workflow))]) from None
+                "没有名为“%(name)s”的流程", name=workflow))]) from None
         grid = session.scalar(select(OrgUnit).where(OrgUnit.code == grid_code))
         if grid is None:
-            errors.append(FieldError("grid", msg("unknown_grid", code=grid_code)))
+            errors.append(FieldError("grid", msg("网格“%(code)s”不存在", code=grid_code)))
         elif grid.kind != "grid":
-            errors.append(FieldError("grid", msg("not_a_grid", code=grid_code)))
+            errors.append(FieldError("grid", msg("“%(code)s”不是网格", code=grid_code)))
         elif actor is not None and not actor.org_unit.contains(grid):
-            errors.append(FieldError("grid", msg("grid_outside_unit", code=grid_code)))
+            errors.append(FieldError("grid", msg("网格“%(code)s”不在您的辖区内", code=grid_code)))
         if category not in CATEGORIES:
-            errors.append(FieldError("category", msg("invalid_choice", choices="、".join(CATEGORIES))))
+            errors.append(FieldError("category", msg("取值无效，可选：%(choices)s",
+                                                     choices="、".join(CATEGORIES))))
         if risk_level not in RISK_LEVELS:
-            errors.append(FieldError("risk_level", msg("invalid_choice", choices=", ".join(RISK_LEVELS))))
+            errors.append(FieldError("risk_level", msg("取值无效，可选：%(choices)s",
+                                                       choices=", ".join(RISK_LEVELS))))
         if source not in SOURCES:
-            errors.append(FieldError("source", msg("invalid_choice", choices=", ".join(SOURCES))))
+            errors.append(FieldError("source", msg("取值无效，可选：%(choices)s",
+                                                   choices=", ".join(SOURCES))))
         if not (title or "").strip():
-            errors.append(FieldError("title", msg("blank")))
+            errors.append(FieldError("title", msg("不能为空")))
         if errors:
             raise ValidationFailed(errors=errors)
         assert grid is not None
@@ -243,7 +252,7 @@ class Engine:
         # opened from another (a converted consultation) follows its origin. Raising here rolls
         # the whole creation back, its number included.
         if actor is not None and origin is None and not permissions.can_see(actor, case):
-            raise Forbidden(msg("creator_cannot_see"))
+            raise Forbidden(msg("您无法查看该网格的案件，不能在此登记"))
         event = append_event(
             session, case_id=case.id, case_no=case.case_no, at=now, actor=_actor_name(actor),
             kind="created", name=definition.name, to_state=case.state,
@@ -289,9 +298,9 @@ class Engine:
         definition = self.definition(session, case)
         if trigger not in definition.transitions:
             raise ValidationFailed(errors=[FieldError("trigger", msg(
-                "unknown_trigger", workflow=definition.name, trigger=trigger))])
+                "流程“%(workflow)s”中没有操作“%(trigger)s”", workflow=definition.name, trigger=trigger))])
         if expected_version is not None and expected_version != case.version:
-            raise Conflict(msg("stale_version", current=case.version, expected=expected_version),
+            raise Conflict(stale(case.version, expected_version),
                            current_version=case.version)
         return self._transition(session, definition, case, trigger, actor, data, now)
 
@@ -305,7 +314,8 @@ class Engine:
         try:
             dest = machine.next_state(case.state, trigger)
         except WrongState:
-            raise Conflict(msg("wrong_state", state=definition.state(case.state).label,
+            raise Conflict(msg("案件当前状态为“%(state)s”，不能执行“%(trigger)s”",
+                               state=definition.state(case.state).label,
                                trigger=label), current_state=case.state) from None
         if actor is not None:
             refusal = permissions.refusal(definition, tdef.roles_for(case.state), case, actor,
@@ -385,7 +395,7 @@ class Engine:
             values = {**values, "version": case.version + 1}
         params = {**values, "b_id": case.id, "b_version": case.version}
         if session.connection().execute(_UPDATE_CASE, params).rowcount != 1:
-            raise Conflict(msg("stale_version", current="?", expected=case.version))
+            raise Conflict(stale("?", case.version))
         for key, value in values.items():
             set_committed_value(case, key, value)
 
@@ -441,9 +451,10 @@ class Engine:
         adef = definition.actions.get(action)
         if adef is None:
             raise ValidationFailed(errors=[FieldError("action", msg(
-                "unknown_action", workflow=definition.name, action=action))])
+                "流程“%(workflow)s”中没有登记事项“%(action)s”", workflow=definition.name, action=action))])
         if adef.states is not None and case.state not in adef.states:
-            raise Conflict(msg("action_wrong_state", state=definition.state(case.state).label,
+            raise Conflict(msg("案件当前状态为“%(state)s”，不能登记“%(action)s”",
+                               state=definition.state(case.state).label,
                                action=adef.label))
         if not adef.open:
             refusal = permissions.refusal(definition, adef.roles, case, actor, adef.label)

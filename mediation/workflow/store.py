@@ -87,7 +87,7 @@ class PinnedVersions:
             source = session.scalar(select(DefinitionVersion.source).where(
                 DefinitionVersion.name == name, DefinitionVersion.version == version))
             if source is None:
-                raise LookupError(msg("unknown_workflow", name=f"{name}@{version}").render("en"))
+                raise LookupError(msg("没有名为“%(name)s”的流程", name=f"{name}@{version}").render("en"))
             found = parse_definition(source.encode("utf-8"), f"{name}@{version}")
             self.remember(found)
         return found

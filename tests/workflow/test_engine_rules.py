@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from mediation.auth.models import User
+from mediation.cases import conflicts
 from mediation.cases.models import Agreement, Case, Party
 from mediation.cases.operations import add_signature, create_case, save_agreement
 from mediation.errors import (
@@ -168,14 +169,14 @@ def test_a_consultation_cannot_be_converted_twice_or_without_a_reason(world: Wor
 # -- conflicts of interest ---------------------------------------------------------------
 
 def warning_keys(outcome: Any) -> list[str]:
-    return [w.key for w in outcome.warnings]
+    return [w.text for w in outcome.warnings]
 
 
 def test_accept_warns_of_a_mediator_living_at_a_partys_address(world: World) -> None:
     set_user(world, "v1", address=PARTIES[0]["address"])
     case_id = world.new_case()
     outcome = fire(world, case_id, "accept", "v1")
-    assert warning_keys(outcome) == ["coi_same_address"]
+    assert warning_keys(outcome) == [conflicts.SAME_ADDRESS.text]
     assert outcome.case.state == "grid_mediation"  # a warning, not a refusal
     data = events(world, case_id)[-1].data
     assert data["assignee"] == "v1"
@@ -188,7 +189,7 @@ def test_assign_center_warns_of_a_shared_surname_and_building(world: World) -> N
     case_id = world.new_case()
     fire(world, case_id, "escalate", "v1", {"reason": "分歧大"})
     outcome = fire(world, case_id, "assign_center", "r1", {"mediator": "r1"})
-    assert warning_keys(outcome) == ["coi_same_building"]
+    assert warning_keys(outcome) == [conflicts.SAME_BUILDING.text]
     assert outcome.warnings[0].params["party"] == "李建国"  # 李, in 3幢 like the mediator
 
 
@@ -199,7 +200,7 @@ def test_refer_legal_warns_of_an_earlier_case_with_a_party(world: World) -> None
     case_id = world.new_case()
     fire(world, case_id, "escalate", "v1", {"reason": "分歧大"})
     outcome = fire(world, case_id, "refer_legal", "r1", {"lawyer": "l1"})
-    assert warning_keys(outcome) == ["coi_earlier_case"]
+    assert warning_keys(outcome) == [conflicts.EARLIER_CASE.text]
     assert outcome.warnings[0].params == {"mediator": lawyer, "party": "张桂芳",
                                           "case_no": world.case(earlier).case_no}
     assert events(world, case_id)[-1].data["warnings"][0]["zh-CN"].count("张桂芳") == 1
