@@ -17,7 +17,9 @@ PYTEST_ARGS ?= -n auto
 MSG ?=
 
 # WeasyPrint (pango, harfbuzz subsetting), Chinese fonts, PDF read-back, browser tests, diagrams.
-APT_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 \
+# CJK Extension A–G (rare characters of names and addresses): BabelStone Han, HanaMin A/B.
+APT_PACKAGES := fonts-noto-cjk fonts-babelstone-han fonts-hanazono libharfbuzz-subset0 \
+	libpango-1.0-0 libpangoft2-1.0-0 \
 	poppler-utils chromium graphviz postgresql-client
 
 PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect(host='$(PG_HOST)', \
