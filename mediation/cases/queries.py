@@ -45,7 +45,7 @@ def _filtered(user: User, f: CaseFilter, grid_path: str | None) -> Select[Any]:
                               Case.description.contains(f.q, autoescape=True),
                               Case.case_no.contains(f.q, autoescape=True)))
     if f.overdue is not None:
-        late = or_(Case.overdue_at.is_not(None), Case.due_at < utcnow())
+        late = Case.is_overdue(utcnow())
         stmt = stmt.where(late if f.overdue else ~late)
     if f.mine:
         stmt = stmt.where(Case.assignee_id == user.id)
