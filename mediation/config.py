@@ -42,7 +42,7 @@ class Config:
         return replace(self, **changes)
 
 
-def _secret_key(instance: Path) -> str:
+def _secret_key(instance: Path, create: bool = True) -> str:
     """SECRET_KEY from the environment, else one kept in the instance folder.
 
     The key also derives the key that encrypts parties' phone and ID numbers, so it must stay
@@ -54,6 +54,8 @@ def _secret_key(instance: Path) -> str:
     path = instance / "secret_key"
     if path.exists():
         return path.read_text().strip()
+    if not create:
+        return ""
     instance.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
     path.write_text(key)
@@ -61,8 +63,11 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
-def from_env(**overrides: Any) -> Config:
-    """Build the configuration from the environment, with ``overrides`` on top."""
+def from_env(*, create_secret: bool = True, **overrides: Any) -> Config:
+    """Build the configuration from the environment, with ``overrides`` on top.
+
+    ``create_secret=False`` leaves a missing secret key missing (empty) instead of writing a
+    new one into the instance folder (``mediation restore`` brings the instance's own)."""
     instance = Path(os.environ.get("MEDIATION_INSTANCE") or Path.cwd() / "instance").resolve()
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'mediation.sqlite3'}"
     if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -72,7 +77,7 @@ def from_env(**overrides: Any) -> Config:
     config = Config(
         instance=instance,
         database_url=url,
-        secret_key=_secret_key(instance),
+        secret_key=_secret_key(instance, create_secret),
         broker_url=broker,
         workflows_dir=Path(workflows) if workflows else None,
         run_jobs_inline=broker is None,

@@ -20,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mediation.documents.catalogue import catalogue
-from mediation.documents.contexts import CST, PINNED, SOURCES, current_levels
+from mediation.documents.formatting import CST, SOURCES
 from mediation.documents.render import renderer
+from mediation.documents.sources import PINNED, current_levels
 from mediation.errors import FieldError, NotFound, ValidationFailed
 from mediation.i18n import msg
 from mediation.orgs.models import OrgUnit

@@ -58,7 +58,7 @@ _CHUNK = 500
 
 class Definitions(Protocol):
     """Where pinned definitions come from: the runtime's ``DefinitionStore`` or
-    ``mediation.documents.contexts.PINNED``."""
+    ``mediation.documents.sources.PINNED``."""
 
     def get(self, session: Session, name: str, version: str) -> Definition:
         """The definition ``name`` at ``version``."""

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from mediation.cases.models import PiiAccess
 from mediation.documents.catalogue import catalogue
-from mediation.documents.contexts import CaseSources
 from mediation.documents.models import RenderedDocument
 from mediation.documents.monthly import monthly_report_pdf
 from mediation.documents.render import check_subsetting
+from mediation.documents.sources import CaseSources
 from mediation.documents.store import (
     available_documents,
     compose,
