@@ -225,7 +225,7 @@ def pending_notices(session: Session, definition: Definition, case: Case) -> lis
 def notify(session: Session, row: OutboxRow) -> None:
     """Tell the people the effect's target names about the event that queued it, on every
     channel."""
-    from mediation.documents.contexts import definitions
+    from mediation.documents.sources import definitions
 
     case = session.get(Case, row.case_id)
     event = session.scalar(select(Event).where(Event.case_id == row.case_id,
