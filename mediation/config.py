@@ -30,6 +30,16 @@ class Config:
     testing: bool = False
     # The address printed in QR codes on documents (``<public_url>/verify/<code>``).
     public_url: str = "http://localhost:5000"
+    # The outbox (mediation.jobs.outbox): tries before an effect becomes an incident, the
+    # back-off before the second try (doubled each time), how long a claimed row is left to
+    # its worker before another may take it, how often the relay looks for rows to send.
+    outbox_max_attempts: int = 8
+    outbox_backoff: float = 30.0
+    outbox_lease: float = 300.0
+    relay_interval: float = 5.0
+    # A prefix for every key the Celery broker writes in Redis (several instances, or test
+    # runs, on one Redis server).
+    broker_prefix: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -63,6 +73,12 @@ def _secret_key(instance: Path, create: bool = True) -> str:
     return key
 
 
+# Settings of the jobs that the environment may tune (``MEDIATION_<NAME>``), and their types.
+_TUNING: dict[str, type] = {"outbox_max_attempts": int, "outbox_backoff": float,
+                            "outbox_lease": float, "relay_interval": float,
+                            "sweep_interval": int}
+
+
 def from_env(*, create_secret: bool = True, **overrides: Any) -> Config:
     """Build the configuration from the environment, with ``overrides`` on top.
 
@@ -74,6 +90,11 @@ def from_env(*, create_secret: bool = True, **overrides: Any) -> Config:
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     workflows = os.environ.get("MEDIATION_WORKFLOWS")
     broker = os.environ.get("CELERY_BROKER_URL") or None
+    tuning: dict[str, Any] = {}
+    for name, kind in _TUNING.items():
+        value = os.environ.get(f"MEDIATION_{name.upper()}")
+        if value:
+            tuning[name] = kind(value)
     config = Config(
         instance=instance,
         database_url=url,
@@ -82,5 +103,7 @@ def from_env(*, create_secret: bool = True, **overrides: Any) -> Config:
         workflows_dir=Path(workflows) if workflows else None,
         run_jobs_inline=broker is None,
         public_url=(os.environ.get("MEDIATION_PUBLIC_URL") or "http://localhost:5000").rstrip("/"),
+        broker_prefix=os.environ.get("MEDIATION_BROKER_PREFIX", ""),
+        **tuning,
     )
     return config.with_(**overrides) if overrides else config

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 23:54:17.237728
+Create Date: 2026-12-01 00:04:11.054852
 """
 
 from collections.abc import Sequence
@@ -231,6 +231,8 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('processed_at', sa.DateTime(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('failed_at', sa.DateTime(), nullable=True),
+    sa.Column('dispatched_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_outbox_case_id_cases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
@@ -297,6 +299,25 @@ def upgrade() -> None:
     with op.batch_alter_table('agreement_terms', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_agreement_terms_agreement_id'), ['agreement_id'], unique=False)
 
+    op.create_table('incidents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('outbox_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('effect', sa.String(length=60), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('opened_at', sa.DateTime(), nullable=False),
+    sa.Column('retried_at', sa.DateTime(), nullable=True),
+    sa.Column('retried_by', sa.String(length=60), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_incidents_case_id_cases')),
+    sa.ForeignKeyConstraint(['outbox_id'], ['outbox.id'], name=op.f('fk_incidents_outbox_id_outbox')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_incidents'))
+    )
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_incidents_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_incidents_outbox_id'), ['outbox_id'], unique=False)
+
     op.create_table('pii_access',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
@@ -346,6 +367,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_pii_access_party_id'))
 
     op.drop_table('pii_access')
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_incidents_outbox_id'))
+        batch_op.drop_index(batch_op.f('ix_incidents_case_id'))
+
+    op.drop_table('incidents')
     with op.batch_alter_table('agreement_terms', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agreement_terms_agreement_id'))
 
