@@ -92,7 +92,7 @@ migration: venv ## regenerate versions/0001_initial.py from the models; MSG="...
 	$(BIN)/python -m mediation.migrations $(if $(MSG),--message "$(MSG)")
 
 translations: venv ## add the texts of the code and templates to the English catalogue
-	$(BIN)/pybabel extract -F mediation/translations/babel.cfg -k msg -k N_ -k lazy_gettext --no-location --no-wrap \
+	$(BIN)/pybabel extract -F mediation/translations/babel.cfg -k msg -k N_ -k lazy_gettext --ignore-dirs ".*" --no-location --no-wrap \
 		--sort-output --omit-header -o $(VENV)/messages.pot . >/dev/null
 	$(BIN)/pybabel update -i $(VENV)/messages.pot -d mediation/translations -l en \
 		--no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date

@@ -54,6 +54,8 @@ def template_helpers() -> dict[str, Any]:
 
 def register(app: Flask) -> None:
     """Attach every feature's pages, the page error path and the headers to ``app``."""
+    from flask_babel import gettext
+
     from mediation.admin.views import admin
     from mediation.agreements.views import agreements
     from mediation.auth.views import auth
@@ -62,7 +64,8 @@ def register(app: Flask) -> None:
     from mediation.reports.views import reports
 
     login_manager.login_view = "auth.login"
-    login_manager.login_message = N_("请先登录")
+    login_manager.login_message = N_("请先登录").text
+    login_manager.localize_callback = gettext  # said in the page's language
     login_manager.login_message_category = "info"
     for blueprint in (auth, cases, agreements, notifications, reports, admin):
         app.register_blueprint(blueprint)

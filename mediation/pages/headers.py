@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 
 from mediation.web import is_api
 
@@ -25,15 +25,25 @@ CSP = "; ".join((
 ))
 
 
-def _secure_cookies(response: Any) -> None:
-    cookies = response.headers.getlist("Set-Cookie")
-    if not cookies:
-        return
-    response.headers.remove("Set-Cookie")
-    for cookie in cookies:
-        if "; secure" not in cookie.lower():
-            cookie += "; Secure"
-        response.headers.add("Set-Cookie", cookie)
+class SecureCookies:
+    """WSGI middleware: over HTTPS every cookie is marked Secure. At this level it reaches every
+    cookie, the session's and Flask-Login's included (they are written after the app's own
+    response hooks have run)."""
+
+    def __init__(self, wsgi_app: Any):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """Pass the request on; mark the cookies of an HTTPS answer Secure."""
+        if environ.get("wsgi.url_scheme") != "https":
+            return self.wsgi_app(environ, start_response)
+
+        def secure_start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            headers = [(k, v + "; Secure" if k.lower() == "set-cookie"
+                        and "; secure" not in v.lower() else v) for k, v in headers]
+            return start_response(status, headers, *args)
+
+        return self.wsgi_app(environ, secure_start)
 
 
 def add_headers(response: Any) -> Any:
@@ -44,8 +54,6 @@ def add_headers(response: Any) -> Any:
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if not is_api() and response.mimetype == "text/html":
         response.headers["Cache-Control"] = "no-store"
-    if request.is_secure:
-        _secure_cookies(response)
     return response
 
 
@@ -56,3 +64,4 @@ def register(app: Flask) -> None:
                       # "keep me signed in" on one's own phone (UX.md §2)
                       REMEMBER_COOKIE_DURATION=timedelta(days=30))
     app.after_request(add_headers)
+    app.wsgi_app = SecureCookies(app.wsgi_app)  # type: ignore[method-assign]
