@@ -63,7 +63,7 @@ from mediation.i18n import N_, msg
 from mediation.orgs.models import OrgUnit
 from mediation.pages.actor import current_actor
 from mediation.pages.errors import render_error
-from mediation.pages.forms import FieldContext, StepForm, show_errors, step_form
+from mediation.pages.forms import FieldContext, StepForm, choices, show_errors, step_form
 from mediation.timeutil import utcnow
 from mediation.web import attempt, db_session, lang, runtime
 from mediation.workflow.audit import verify_case
@@ -120,17 +120,18 @@ def _choices(form: FilterForm, user: User) -> None:
         for name, state in d.states.items():
             states.setdefault(name, state.label.get(lang()))
     anything = ("", N_("全部").get(lang()))
-    form.state.choices = [anything, *states.items()]
-    form.category.choices = [anything, *((c, CATEGORY_LABELS[c].get(lang())) for c in CATEGORIES)]
+    form.state.choices = choices([anything, *states.items()])
+    form.category.choices = choices(
+        [anything, *((c, CATEGORY_LABELS[c].get(lang())) for c in CATEGORIES)])
     units: Any = db_session().scalars(select(OrgUnit).where(
         OrgUnit.kind == "grid", OrgUnit.path.startswith(user.org_unit.path, autoescape=True))
         .order_by(OrgUnit.path)) if user.role != LEGAL_ROLE else []
-    form.grid.choices = [anything, *((u.code, u.name) for u in units)]
+    form.grid.choices = choices([anything, *((u.code, u.name) for u in units)])
 
 
 def _valid(field: Any) -> str | None:
     value = field.data or ""
-    return value if value and value in {c[0] for c in field.choices} else None
+    return value if value and value in {c.value for c in field.choices} else None
 
 
 def _next_deadlines(rows: list[Case]) -> dict[int, Deadline]:
@@ -186,11 +187,12 @@ def _count_high(user: User) -> int:
 # -- the whistle -------------------------------------------------------------------------------
 
 def _report_choices(form: ReportForm, grids: list[OrgUnit]) -> None:
-    form.grid.choices = [(g.code, g.name) for g in grids]
-    form.category.choices = [(c, CATEGORY_LABELS[c].get(lang())) for c in CATEGORIES]
-    form.risk_level.choices = [(r, RISK_LABELS[r].get(lang())) for r in RISK_LEVELS]
+    form.grid.choices = choices((g.code, g.name) for g in grids)
+    form.category.choices = choices((c, CATEGORY_LABELS[c].get(lang())) for c in CATEGORIES)
+    form.risk_level.choices = choices((r, RISK_LABELS[r].get(lang())) for r in RISK_LEVELS)
     for entry in form.parties.entries:
-        entry.form.role.choices = [(k, v.get(lang())) for k, v in PARTY_ROLE_LABELS.items()]
+        entry.form.role.choices = choices(
+            (k, v.get(lang())) for k, v in PARTY_ROLE_LABELS.items())
 
 
 def _auto_title(names: list[str], category: str) -> str:

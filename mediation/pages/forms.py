@@ -26,6 +26,7 @@ from wtforms import (
     HiddenField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -68,6 +69,11 @@ class PageForm(FlaskForm):
     def error_count(self) -> int:
         """How many fields (and the form itself) have errors: the summary's 有N处需要修改."""
         return sum(1 for f in all_fields(self) if f.errors) + len(self.form_errors)
+
+
+def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    """(value, words) pairs as the choices of a select or radio field."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def all_fields(form: BaseForm) -> Iterable[Field]:
@@ -232,19 +238,20 @@ def date_input(fd: FieldDef, required: bool, ctx: FieldContext) -> Any:
 def user_input(fd: FieldDef, required: bool, ctx: FieldContext) -> Any:
     """The people the engine would accept for this field, by name."""
     people = user_candidates(ctx.session, fd, ctx.case)
-    choices = [("", PICK_ONE.get(ctx.lang))] + [
+    options = [("", PICK_ONE.get(ctx.lang))] + [
         (u.username, f"{u.display_name}（{u.org_unit.name}）" if ctx.lang != "en"
          else f"{u.display_name} ({u.org_unit.name})") for u in people]
     default = ctx.actor.username if fd.default == "actor" and ctx.actor in people else ""
-    return SelectField(choices=choices, default=default, **_kw(fd, required, ctx))
+    return SelectField(choices=choices(options), default=default, **_kw(fd, required, ctx))
 
 
 @input_for("choice")
 def choice_input(fd: FieldDef, required: bool, ctx: FieldContext) -> Any:
     """The definition's choices, in its words."""
-    choices = [(c, fd.choice_labels[c].get(ctx.lang) if c in fd.choice_labels else c)
+    options = [(c, fd.choice_labels[c].get(ctx.lang) if c in fd.choice_labels else c)
                for c in fd.choices]
-    return RadioField(choices=choices, validate_choice=False, **_kw(fd, required, ctx))
+    return RadioField(choices=choices(options), validate_choice=False,
+                      **_kw(fd, required, ctx))
 
 
 @input_for("names")
@@ -292,8 +299,8 @@ class StepForm(PageForm):
             if isinstance(field, BooleanField):
                 text = N_("是").get(lang) if field.data else ""
             elif isinstance(field, SelectField | RadioField):
-                text = next((str(lbl) for val, lbl in field.choices or () if val == field.data),
-                            "") if field.data else ""
+                text = next((str(c.label) for c in field.choices or ()
+                             if c.value == field.data), "") if field.data else ""
             elif isinstance(field, DayField):
                 text = field.data or ""
             else:
