@@ -43,7 +43,8 @@ def _filtered(user: User, f: CaseFilter, grid_path: str | None) -> Select[Any]:
     if f.q:
         stmt = stmt.where(or_(Case.title.contains(f.q, autoescape=True),
                               Case.description.contains(f.q, autoescape=True),
-                              Case.case_no.contains(f.q, autoescape=True)))
+                              Case.case_no.contains(f.q, autoescape=True),
+                              Case.report_no.contains(f.q, autoescape=True)))
     if f.overdue is not None:
         late = or_(Case.overdue_at.is_not(None), Case.due_at < utcnow())
         stmt = stmt.where(late if f.overdue else ~late)

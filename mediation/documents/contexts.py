@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mediation.auth.models import User
-from mediation.cases.models import Case, Party
+from mediation.cases.models import Agreement, Case, Party
 from mediation.security import FieldCipher, mask_phone
 from mediation.stats.queries import Definitions
 from mediation.workflow.definition import Definition
@@ -248,24 +248,31 @@ class CaseSources:
             self.pii_used.add((party.id, "id_number"))
         return value or ""
 
-    def agreement_signed(self) -> bool:
-        """A complete written agreement signed by every party and the mediator."""
-        agreement = self.case.agreement
-        if agreement is None:
-            return False
-        from mediation.workflow.builtins import agreement_gaps, missing_signers
+    def agreement(self) -> Agreement | None:
+        """The written agreement to print: the current round's (a draft or in force), else
+        the last one a breach voided (kept on record)."""
+        return self.case.agreement or next(
+            (a for a in reversed(self.case.agreements) if a.status == "voided"), None)
 
-        return not agreement_gaps(agreement) and not missing_signers(agreement)
+    def agreement_signed(self) -> bool:
+        """A written agreement that took effect (in force, or in force until a breach)."""
+        agreement = self.agreement()
+        return agreement is not None and agreement.effective_at is not None
+
+    def agreement_ready(self) -> bool:
+        """A written agreement that can be printed: signed, or complete enough to print as a
+        copy for signing on paper."""
+        from mediation.cases.agreements import gaps
+
+        agreement = self.agreement()
+        return agreement is not None and (agreement.effective_at is not None
+                                          or not gaps(agreement))
 
     def effective_at(self) -> datetime | None:
-        """When the agreement took effect: its last signature."""
-        agreement = self.case.agreement
-        if agreement is None:
-            return None
-        if agreement.effective_at:
-            return agreement.effective_at
-        times = [s.signed_at for s in agreement.signatures]
-        return max(times) if times else None
+        """When the agreement took effect: the latest of the parties' signatures, the
+        mediator's and the seal (art. 29), as really made."""
+        agreement = self.agreement()
+        return agreement.effective_at if agreement is not None else None
 
     def accepted_event(self) -> Event | None:
         """The first transition into a mediation state (the case's acceptance)."""
@@ -282,7 +289,7 @@ class CaseSources:
 
     def mediator(self) -> str:
         """The mediator to print: the agreement's, else the handler, else the last assigned."""
-        agreement = self.case.agreement
+        agreement = self.agreement()
         if agreement is not None and agreement.mediator is not None:
             return agreement.mediator.display_name
         if self.case.assignee is not None:
@@ -332,7 +339,7 @@ def common(src: CaseSources) -> dict[str, Any]:
     return {
         "committee": committee_name(case),
         "committee_short": case.committee.short_name,
-        "case_no": case.case_no,
+        "case_no": case.number,
         "title": case.title,
         "category": case.category,
         "grid": case.grid.name,
@@ -433,7 +440,7 @@ def agreement(src: CaseSources) -> dict[str, Any]:
     """人民调解协议书 (art. 28–29): parties (no ID numbers), facts, matters in dispute,
     responsibilities, numbered terms, performance, copies, signature blocks, effective date."""
     case = src.case
-    agr = case.agreement
+    agr = src.agreement()
     if agr is None:
         return {**common(src), "present": False}
     at = _reference_date(src)
@@ -476,6 +483,11 @@ def agreement(src: CaseSources) -> dict[str, Any]:
         "confirmation_until": cn_date(deadline),
         "date": cn_date(effective),
         "revision": agr.revision,
+        # draft (a copy for signing on paper: blank signature blocks), in_force, voided
+        "status": "voided" if agr.status in ("voided", "superseded") else agr.status,
+        "for_signing": agr.effective_at is None,
+        "voided_on": cn_date(agr.voided_at) if agr.voided_at else "",
+        "void_reason": agr.void_reason,
     }
 
 
@@ -541,9 +553,13 @@ def termination_notice(src: CaseSources) -> dict[str, Any]:
 # are never printed.
 
 EVENT_KINDS = {"created": "创建", "transition": "流转", "action": "登记事项",
-               "agreement": "协议草稿", "signature": "签名", "remind": "提醒",
-               "overdue": "超期", "system": "系统"}
+               "agreement": "协议", "signature": "签名", "party": "当事人",
+               "remind": "提醒", "overdue": "超期", "system": "系统"}
 ENGINE_EVENTS = {("agreement", "save_draft"): "保存协议草稿",
+                 ("agreement", "new_version"): "协议签署后修改（新版本）",
+                 ("agreement", "void"): "协议因未履行作废",
+                 ("party", "update_party"): "修改当事人信息",
+                 ("party", "add_party"): "追加当事人",
                  ("signature", "sign"): "协议签署",
                  ("remind", "deadline"): "期限提醒",
                  ("overdue", "deadline"): "办理超期",

@@ -182,10 +182,11 @@ def period_figures(session: Session, definitions: Definitions, *, org: OrgUnit,
     if start is not None:
         alive.append(or_(Case.closed_at.is_(None), Case.closed_at >= start))
     rows = session.execute(
-        select(Case.id, Case.case_no, Case.title, Case.workflow, Case.definition_version,
+        select(Case.id, func.coalesce(Case.case_no, Case.report_no).label("case_no"),
+               Case.title, Case.workflow, Case.definition_version,
                Case.state, Case.category, Case.source, Case.risk_level, Case.created_at,
                Case.closed_at, Case.overdue_at)
-        .where(*alive).order_by(Case.case_no)).all()
+        .where(*alive).order_by(Case.id)).all()
     fig = Figures()
     received: list[Any] = []
     closed: list[Any] = []
