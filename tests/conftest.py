@@ -42,8 +42,12 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     from mediation import models  # noqa: F401
     from mediation.db import make_engine
 
+    from mediation.cases.search import ensure_index
+
     engine = make_engine(url)
     Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        ensure_index(conn)  # the text search index (not a model)
     engine.dispose()
     return url
 
