@@ -40,9 +40,8 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     from mediation import models  # noqa: F401
-    from mediation.db import make_engine
-
     from mediation.cases.search import ensure_index
+    from mediation.db import make_engine
 
     engine = make_engine(url)
     Base.metadata.create_all(engine)
