@@ -47,7 +47,7 @@ def _filtered(user: User, f: CaseFilter, grid_path: str | None,
         like = search.like_any([Case.title, Case.description, Case.case_no], f.q)
         stmt = stmt.where(search.matches(dialect, f.q, Case.id, like))
     if f.overdue is not None:
-        late = or_(Case.overdue_at.is_not(None), Case.due_at < utcnow())
+        late = Case.is_overdue(utcnow())
         stmt = stmt.where(late if f.overdue else ~late)
     if f.mine:
         stmt = stmt.where(Case.assignee_id == user.id)

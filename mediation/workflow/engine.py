@@ -34,7 +34,7 @@ from mediation.errors import (
     NotFound,
     ValidationFailed,
 )
-from mediation.i18n import N_, Msg, msg
+from mediation.i18n import N_, Label, Lazy, Msg, msg
 from mediation.jobs import outbox
 from mediation.orgs.models import OrgUnit
 from mediation.security import FieldCipher
@@ -75,6 +75,27 @@ class Outcome:
     case: Case
     event: Event
     warnings: list[Msg] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Option:
+    """Something a user might do on a case now, whether they may, and if not, why.
+
+    ``kind`` is ``trigger``, ``action`` or ``agreement`` (drafting and signing the written
+    agreement). ``relevant`` is False when the user's role has no part in it at all (a page
+    shows those nowhere); ``reason`` says why an option that is relevant is not allowed now
+    (someone else handles the case, a guard such as a missing follow-up visit).
+    """
+
+    kind: str
+    name: str
+    label: Label | Lazy
+    allowed: bool
+    relevant: bool
+    reason: Msg | None = None
+    requires: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    confirm: bool = False
 
 
 @dataclass
@@ -153,6 +174,46 @@ class Engine:
             if adef.open or permissions.refusal(definition, adef.roles, case, user,
                                                 adef.label) is None:
                 out.append(adef.name)
+        return out
+
+    def options(self, session: Session, case: Case, user: User,
+                now: datetime | None = None) -> list[Option]:
+        """What ``user`` may do on ``case`` now, and if not, why: the triggers that can fire
+        from its state (role, handler and scope checked, then the guards), the actions of its
+        state, and the written agreement. The pages' buttons are the allowed ones; nothing on
+        a case the user cannot see."""
+        if not permissions.can_see(user, case):
+            return []
+        now = now or utcnow()
+        definition = self.definition(session, case)
+        supervisor = permissions.is_supervisor(definition, user, case)
+        out: list[Option] = []
+        for trigger in self.store.machine(definition).triggers(case.state):
+            tdef = definition.transitions[trigger]
+            roles = tdef.roles_for(case.state)
+            reason = permissions.refusal(definition, roles, case, user, tdef.label)
+            if reason is None and tdef.guards:
+                gctx = registry.GuardContext(session=session, case=case, definition=definition,
+                                             data={}, actor=user, now=now)
+                reason = next((r for r in (registry.GUARDS[g](gctx) for g in tdef.guards)
+                               if r is not None), None)
+            out.append(Option("trigger", trigger, tdef.label, reason is None,
+                              user.role in roles or supervisor, reason, tdef.requires,
+                              confirm=tdef.confirm))
+        for adef in definition.actions.values():
+            if adef.states is not None and case.state not in adef.states:
+                continue
+            reason = None if adef.open else permissions.refusal(definition, adef.roles, case,
+                                                                user, adef.label)
+            out.append(Option("action", adef.name, adef.label, reason is None,
+                              adef.open or user.role in adef.roles or supervisor, reason,
+                              adef.requires, adef.optional))
+        rule = definition.agreement
+        if rule is not None and case.state in rule.states:
+            label = N_("调解协议")
+            reason = permissions.refusal(definition, rule.roles, case, user, label)
+            out.append(Option("agreement", "agreement", label, reason is None,
+                              user.role in rule.roles or supervisor, reason))
         return out
 
     # -- input ----------------------------------------------------------------------------------
@@ -573,5 +634,11 @@ class Engine:
         values: dict[str, Any] = {"due_at": min(pending) if pending else None}
         if deadline.kind == "overdue":
             values["overdue_at"] = now
-        self.record(session, case, deadline.kind, "deadline", None, info, now, values)
+        event = self.record(session, case, deadline.kind, "deadline", None, info, now, values)
+        # The deadline's own effects (a notice to the handler ...), found in the definition
+        # by what the row keeps of it.
+        ddef = next((d for d in definition.state(deadline.state).deadlines
+                     if d.kind == deadline.kind and d.reason.zh == deadline.reason), None)
+        if ddef is not None and ddef.effects:
+            self._run_effects(session, case, event, ddef.effects, None, now)
         return deadline.kind
