@@ -18,7 +18,7 @@ MSG ?=
 
 # WeasyPrint (pango, harfbuzz subsetting), Chinese fonts, PDF read-back, browser tests, diagrams.
 APT_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 \
-	poppler-utils chromium graphviz
+	poppler-utils chromium graphviz postgresql-client
 
 PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect(host='$(PG_HOST)', \
 	port=$(PG_PORT), user='postgres', dbname='postgres', connect_timeout=2).close()"

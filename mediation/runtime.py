@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mediation.config import Config
 from mediation.db import Database
 from mediation.security import FieldCipher
 from mediation.workflow.engine import Engine
 from mediation.workflow.store import DefinitionStore
 
+if TYPE_CHECKING:
+    from mediation.jobs.dispatch import Dispatcher
+
 
 class Runtime:
-    """Configuration, database, definitions, engine and cipher for one process."""
+    """Configuration, database, definitions, engine and cipher for one process; at scale also
+    the dispatcher that sends queued side effects to the Celery workers after each commit."""
 
     def __init__(self, config: Config):
         self.config = config
@@ -20,7 +26,13 @@ class Runtime:
         self.store = DefinitionStore(config.workflows_dir)
         self.cipher = FieldCipher(config.secret_key)
         self.engine = Engine(self.store, self.cipher)
+        from mediation.jobs.dispatch import Dispatcher, install
+
+        self.jobs: Dispatcher | None = Dispatcher(config) if config.broker_url else None
+        install(self.db.sessionmaker, self.jobs)
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release database and broker connections."""
+        if self.jobs is not None:
+            self.jobs.close()
         self.db.dispose()

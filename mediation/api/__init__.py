@@ -19,6 +19,7 @@ from mediation.errors import (
     ValidationFailed,
 )
 from mediation.i18n import msg
+from mediation.text import clean_data
 from mediation.web import db_session
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -105,6 +106,9 @@ def _require_json_body() -> None:
     bad += _unstorable(body)
     if bad:
         raise ValidationFailed(errors=[FieldError(f, UNSTORABLE) for f in bad])
+    # Bidi overrides and other invisible controls are stripped from every string (a name
+    # typed with U+202E would print reordered); see mediation.text.
+    body = clean_data(body)
     request._cached_json = (body, body)  # parsed once, read by validation
 
 

@@ -360,6 +360,7 @@ class StatsOut(Out):
     """Figures of an org unit over a period."""
 
     total: int
+    accepted: int
     by_state: dict[str, int]
     by_category: dict[str, int]
     success_rate: float | None

@@ -52,8 +52,7 @@ def case_json(session: Session, engine: Engine, case: Case, user: User, lang: st
         "assignee": case.assignee.username if case.assignee else None,
         "assignee_name": case.assignee.display_name if case.assignee else None,
         "due_at": iso(case.due_at),
-        "overdue": case.overdue_at is not None or (
-            case.due_at is not None and case.due_at < utcnow()),
+        "overdue": case.is_overdue(utcnow()),
         "created_at": iso(case.created_at), "updated_at": iso(case.updated_at),
         "closed_at": iso(case.closed_at),
     }

@@ -9,8 +9,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mediation.auth.models import ROLE_LABELS, ROLES, ApiToken, LoginAttempt, User
-from mediation.errors import FieldError, NotAuthenticated, TooManyRequests, ValidationFailed
+from mediation.errors import (
+    FieldError,
+    NotAuthenticated,
+    NotFound,
+    TooManyRequests,
+    ValidationFailed,
+)
 from mediation.i18n import Label, msg
+from mediation.orgs.models import OrgUnit
 from mediation.orgs.operations import KIND_LABELS, find_org
 from mediation.security import hash_password, token_digest, verify_password
 from mediation.timeutil import utcnow
@@ -23,16 +30,75 @@ ROLE_UNITS = {"volunteer": ("grid", "community"), "reviewer": ("street", "distri
 
 
 
+def canonical_username(username: str) -> str:
+    """Usernames are compared without regard to case (a phone keyboard capitalises the first
+    letter) and without surrounding spaces: ``" WangAyi "`` is ``wangayi``."""
+    return (username or "").strip().casefold()
+
+
 def find_user(session: Session, username: str) -> User | None:
-    """The user called ``username``, or None."""
-    return session.scalar(select(User).where(User.username == username))
+    """The user called ``username`` (in any case), or None."""
+    return session.scalar(select(User).where(User.username == canonical_username(username)))
+
+
+def list_users(session: Session, *, org_code: str | None = None,
+               role: str | None = None) -> list[User]:
+    """Users by org unit (its subtree) and role, ordered by unit and username."""
+    stmt = select(User).join(User.org_unit)
+    if org_code:
+        org = find_org(session, org_code)
+        if org is None:
+            raise ValidationFailed(errors=[FieldError("org", msg("单位“%(code)s”不存在",
+                                                                  code=org_code))])
+        stmt = stmt.where(OrgUnit.path.startswith(org.path, autoescape=True))
+    if role:
+        if role not in ROLES:
+            raise ValidationFailed(errors=[FieldError("role", msg(
+                "取值无效，可选：%(choices)s", choices=", ".join(ROLES)))])
+        stmt = stmt.where(User.role == role)
+    return list(session.scalars(stmt.order_by(OrgUnit.path, User.username)))
+
+
+def _existing_user(session: Session, username: str) -> User:
+    user = find_user(session, username)
+    if user is None:
+        raise NotFound(msg("用户“%(username)s”不存在", username=username))
+    return user
+
+
+def deactivate_user(session: Session, username: str) -> User:
+    """Stop a user signing in or using a token; nothing they did is deleted (their name stays
+    on the cases and documents they touched)."""
+    user = _existing_user(session, username)
+    user.active = False
+    _end_sessions(session, user)
+    session.flush()
+    return user
+
+
+def reset_password(session: Session, username: str, password: str) -> User:
+    """Give a user a new password; every session and token of theirs stops working."""
+    user = _existing_user(session, username)
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationFailed(errors=[FieldError("password", msg(
+            "长度不能少于%(min)s个字符", min=MIN_PASSWORD))])
+    user.password_hash = hash_password(password)
+    _end_sessions(session, user)
+    session.flush()
+    return user
+
+
+def _end_sessions(session: Session, user: User) -> None:
+    """Invalidate every session cookie and bearer token of ``user``."""
+    rotate_session_token(user)
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
 
 
 def create_user(session: Session, username: str, *, role: str, org_code: str, password: str,
                 full_name: str = "", address: str = "") -> User:
     """Add a user with one role in one org unit."""
     errors = []
-    username = (username or "").strip()
+    username = canonical_username(username)
     if not username or len(username) > 60 or any(c.isspace() for c in username):
         errors.append(FieldError("username", msg("用户名应为1–60个字符，且不含空格")))
     elif find_user(session, username) is not None:
@@ -80,6 +146,7 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
     failures for this username fell within the window. Every attempt is recorded."""
     now = now or utcnow()
     window = timedelta(minutes=window_minutes)
+    username = canonical_username(username)
     _check_throttle(session, username, now, max_failures, window)
     user = find_user(session, username)
     ok = verify_password(user.password_hash if user else None, password) and bool(user and user.active)

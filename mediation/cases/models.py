@@ -16,18 +16,29 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    or_,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.auth.models import User
 from mediation.db import Base
+from mediation.i18n import N_
 from mediation.orgs.models import OrgUnit
 from mediation.timeutil import utcnow
 
 RISK_LEVELS = ("low", "medium", "high")
 SOURCES = ("whistle", "application", "referral", "consultation")
-CATEGORIES = ("婚姻家庭", "邻里", "房屋宅基地", "合同", "生产经营", "损害赔偿", "山林土地",
-              "征地拆迁", "环境污染", "劳动争议", "消费", "医疗", "道路交通", "物业", "其他")
+# The categories of the national statistics: the stored value, and its words on the pages.
+CATEGORY_LABELS = {
+    "婚姻家庭": N_("婚姻家庭"), "邻里": N_("邻里"), "房屋宅基地": N_("房屋宅基地"),
+    "合同": N_("合同"), "生产经营": N_("生产经营"), "损害赔偿": N_("损害赔偿"),
+    "山林土地": N_("山林土地"), "征地拆迁": N_("征地拆迁"), "环境污染": N_("环境污染"),
+    "劳动争议": N_("劳动争议"), "消费": N_("消费"), "医疗": N_("医疗"),
+    "道路交通": N_("道路交通"), "物业": N_("物业"), "其他": N_("其他"),
+}
+CATEGORIES = tuple(CATEGORY_LABELS)
 PARTY_ROLES = ("applicant", "respondent", "third_party")
 PARTY_KINDS = ("person", "organization")
 SIGN_METHODS = ("signature", "seal", "fingerprint")
@@ -42,6 +53,12 @@ CURRENT_AGREEMENT = ("draft", "in_force")
 # The signers that are not parties: the mediator, and the committee (its seal).
 MEDIATOR = "mediator"
 COMMITTEE = "committee"
+# The words every page, list and message uses for these values (never colour alone).
+RISK_LABELS = {"low": N_("一般"), "medium": N_("较急"), "high": N_("可能激化")}
+PARTY_ROLE_LABELS = {"applicant": N_("申请人"), "respondent": N_("被申请人"),
+                     "third_party": N_("第三人")}
+SOURCE_LABELS = {"whistle": N_("网格发现（吹哨）"), "application": N_("当事人申请"),
+                 "referral": N_("有关单位移送"), "consultation": N_("法律咨询转入")}
 
 
 class Case(Base):
@@ -104,6 +121,17 @@ class Case(Base):
     def number(self) -> str:
         """The number to show: the case number once accepted, else the report number."""
         return self.case_no or self.report_no
+
+    def _overdue(self, now: datetime) -> bool:
+        return self.overdue_at is not None or (self.due_at is not None and self.due_at < now)
+
+    def _overdue_clause(cls: Any, now: datetime) -> Any:  # bound to the class by the hybrid
+        return or_(cls.overdue_at.is_not(None), and_(cls.due_at.is_not(None), cls.due_at < now))
+
+    # Overdue: an ``overdue`` deadline fired, or the next deadline has passed unswept. The one
+    # definition for the lists, the pages, the API and its filter (``Case.is_overdue(now)`` is
+    # the SQL clause, ``case.is_overdue(now)`` the answer for one case).
+    is_overdue = hybrid_method(_overdue, _overdue_clause)
 
     def __repr__(self) -> str:
         return f"<Case {self.number} {self.state} v{self.version}>"

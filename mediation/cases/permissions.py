@@ -60,7 +60,7 @@ def is_supervisor(definition: Definition, user: User, case: Case) -> bool:
 
 
 def refusal(definition: Definition, roles: Sequence[str], case: Case, user: User,
-            what: Label | str) -> Msg | None:
+            what: Label | Lazy | str) -> Msg | None:
     """Why ``user`` may not do ``what`` (a trigger, action or "agreement") given ``roles``;
     None if they may."""
     if not roles:

@@ -143,7 +143,7 @@ def _label(raw: Any) -> Label:
 
 def load_catalogue(root: Path | None = None) -> Catalogue:
     """Read and check ``reports/catalogue.toml``; raises :class:`CatalogueError`."""
-    from mediation.documents.contexts import BUILDERS
+    from mediation.documents.builders import BUILDERS
 
     root = root or data_dir("reports")
     raw = tomllib.loads((root / "catalogue.toml").read_text(encoding="utf-8"))

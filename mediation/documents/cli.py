@@ -20,12 +20,17 @@ def report() -> None:
 @click.option("--month", required=True, metavar="YYYY-MM")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
               help="the PDF file to write")
-def monthly(org_code: str, month: str, out: str) -> None:
-    """The monthly statistics report of an org unit, as PDF."""
+@click.option("--preparer", default="", help="填表人: printed in the sign-off block")
+@click.option("--reviewer", default="", help="审核人: printed in the sign-off block")
+def monthly(org_code: str, month: str, out: str, preparer: str, reviewer: str) -> None:
+    """The monthly statistics report of an org unit, as PDF. A month not yet begun is refused;
+    a month not yet over prints as an interim report (marked 中期, figures up to now)."""
     from mediation.documents.monthly import monthly_report_pdf
+    from mediation.text import clean_text
 
     with unit_of_work() as session:
-        data = monthly_report_pdf(session, org_code, month)
+        data = monthly_report_pdf(session, org_code, month, preparer=clean_text(preparer),
+                                  reviewer=clean_text(reviewer))
     try:
         Path(out).write_bytes(data)
     except OSError as exc:

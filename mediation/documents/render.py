@@ -26,6 +26,7 @@ from markupsafe import Markup, escape
 
 from mediation.i18n import N_
 from mediation.resources import data_dir
+from mediation.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,15 @@ def _has_cjk_font() -> bool:
         return False
 
 
+def printable(value: Any) -> Any:
+    """Every value a template prints, without bidi overrides and other invisible controls
+    (text stored before input was cleaned must not print reordered either); markup built by
+    the templates' own helpers is left alone."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return clean_text(value)
+    return value
+
+
 def paragraphs(text: Any) -> list[str]:
     """User text split into paragraphs at line breaks (blank ones dropped)."""
     if text is None:
@@ -179,7 +189,7 @@ class Renderer:
         self.env = Environment(
             loader=FileSystemLoader(str(self.root / "templates")),
             autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-            auto_reload=False)
+            auto_reload=False, finalize=printable)
         self.env.filters["paras"] = paragraphs
         self.env.filters["yuan"] = yuan
         self.env.filters["fill"] = nbsp_fill

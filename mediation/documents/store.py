@@ -24,16 +24,17 @@ from sqlalchemy.orm import Session
 
 from mediation.auth.models import User
 from mediation.cases.models import Case, PiiAccess
+from mediation.documents.builders import BUILDERS
 from mediation.documents.catalogue import (
     CONDITIONS,
     Catalogue,
     DocumentSpec,
     catalogue,
 )
-from mediation.documents.contexts import BUILDERS, CaseSources, definitions
 from mediation.documents.models import RenderedDocument
 from mediation.documents.qr import new_code, qr_img, verify_url
 from mediation.documents.render import FIXED_DATE, renderer
+from mediation.documents.sources import CaseSources, definitions
 from mediation.errors import Conflict, NotFound
 from mediation.i18n import msg
 from mediation.security import FieldCipher
@@ -149,7 +150,7 @@ def compose(spec: DocumentSpec, src: CaseSources, cat: Catalogue) -> Composed:
                              "title": part.title, "date": date, "template": part.template,
                              "doc": piece})
     last = src.events[-1].at if src.events else src.case.created_at
-    from mediation.documents.contexts import cn_date
+    from mediation.documents.formatting import cn_date
 
     return Composed(spec, spec.template, {"doc": ctx, "sections": sections},
                     _iso_date(ctx.get("date") or cn_date(last)))

@@ -1,5 +1,6 @@
 """The side effects a definition may name (``effects = [{ name = ... }]``); ``render`` lives
-with the documents (mediation.documents.jobs).
+with the documents (mediation.documents.jobs), ``notify`` with the notifications
+(mediation.notifications.delivery).
 
 Queued effects run from the outbox after the transaction commits (in-process in the embedded
 setup, in Celery workers at scale); inline ones run inside the transition's transaction.
@@ -15,22 +16,10 @@ from sqlalchemy.orm import Session
 
 from mediation.auth.models import User
 from mediation.cases.models import Case
-from mediation.workflow.models import Event, EventKind, EventName, OutboxRow
+from mediation.workflow.models import Event, EventKind, EventName
 from mediation.workflow.registry import effect
 
 log = logging.getLogger(__name__)
-
-
-@effect("notify", params=("target",))
-def notify(session: Session, row: OutboxRow) -> None:
-    """Tell someone outside the system (e.g. the police post of a high-risk case).
-
-    No gateway to police posts or SMS exists yet: the notice is written to the log, which
-    the deployment's log shipping forwards; the case's event already records that it was
-    sent. A gateway plugs in here.
-    """
-    log.warning("NOTIFY %s: case %s (event %s) %s", row.payload.get("target"), row.case_id,
-                row.event_seq, row.payload)
 
 
 @effect("void_agreement", inline=True)

@@ -72,3 +72,8 @@ def add_org_unit(session: Session, code: str, *, name: str, kind: str,
     session.add(unit)
     session.flush()
     return unit
+
+
+def org_tree(session: Session) -> list[OrgUnit]:
+    """Every unit, each after its parent (depth-first by path)."""
+    return list(session.scalars(select(OrgUnit).order_by(OrgUnit.path)))

@@ -111,6 +111,12 @@ class _Checker:
                 if param not in effect.params:
                     self.add("missing_effect_param", where,
                              f"gives effect '{effect.name}' no '{param}'")
+            for param, known in spec.values.items():
+                value = effect.params.get(param)
+                if value is not None and value not in known:
+                    self.add("unknown_effect_value", where,
+                             f"gives effect '{effect.name}' unknown {param} '{value}'"
+                             + _suggest(str(value), known))
 
     def guards(self, where: str, key: str, refs: Iterable[GuardRef]) -> None:
         refs = list(refs)
@@ -233,6 +239,10 @@ class _Checker:
                      + _suggest(deadline.anchor, registry.ANCHORS))
         if deadline.kind == "fire" and deadline.fire is None:
             self.add("deadline_without_trigger", where, "is of kind 'fire' but names no trigger")
+        if deadline.kind == "fire" and deadline.effects:
+            self.add("deadline_effects_ignored", where, "is of kind 'fire' and has effects: "
+                     "its trigger's effects run instead (move them to the trigger)")
+        self.effects(where, deadline.effects)
         if deadline.fire is None:
             return
         if deadline.kind != "fire":

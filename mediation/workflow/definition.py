@@ -58,6 +58,9 @@ class DeadlineDef:
     reason: Label
     fire: str | None = None
     anchor: str = "entered"
+    # What else happens when it comes due (e.g. a notice to the handler); a ``fire`` deadline
+    # has its trigger's effects.
+    effects: tuple[Effect, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ class TransitionDef:
     assign: str | None = None
     conflict_check: bool = False
     effects: tuple[Effect, ...] = ()
+    # Irreversible (the case leaves its level or ends): the pages ask for confirmation first.
+    confirm: bool = False
 
     def roles_for(self, source: str) -> tuple[str, ...]:
         """The roles that may fire this trigger from ``source``."""
@@ -336,6 +341,7 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
                 reason=r.label(d, dwhere, "reason"),
                 fire=fire if isinstance(fire, str) else None,
                 anchor=r.text(d, "anchor", dwhere, default="entered"),
+                effects=r.effects(d, dwhere),
             ))
         states[sname] = StateDef(
             name=sname, label=r.label(st, where), terminal=bool(st.get("terminal", False)),
@@ -372,7 +378,7 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
             requires=r.texts(t, "requires", where), guards=r.guards(t, "guards", where),
             warns=r.guards(t, "warns", where), not_before=r.mapping(t, "not_before", where),
             assign=t.get("assign"), conflict_check=bool(t.get("conflict_check", False)),
-            effects=r.effects(t, where),
+            effects=r.effects(t, where), confirm=bool(t.get("confirm", False)),
         )
         if not transitions[trig].sources:
             r.problems.append(f"{where}: 'from' names no state")

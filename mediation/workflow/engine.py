@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -34,7 +34,8 @@ from mediation.errors import (
     NotFound,
     ValidationFailed,
 )
-from mediation.i18n import N_, Msg, msg
+from mediation.i18n import N_, Label, Lazy, Msg, msg
+from mediation.jobs import outbox
 from mediation.orgs.models import OrgUnit
 from mediation.security import FieldCipher
 from mediation.timeutil import utcnow
@@ -47,7 +48,7 @@ from mediation.workflow.definition import (
     GuardRef,
     TransitionDef,
 )
-from mediation.workflow.models import Deadline, Event, EventKind, EventName, OutboxRow
+from mediation.workflow.models import Deadline, Event, EventKind, EventName
 from mediation.workflow.store import DefinitionStore, WrongState
 
 log = logging.getLogger(__name__)
@@ -56,12 +57,10 @@ SYSTEM = "system"
 
 _CASES = cast(Table, Case.__table__)
 _DEADLINES = cast(Table, Deadline.__table__)
-_OUTBOX = cast(Table, OutboxRow.__table__)
 # Built once (the hot path). The case UPDATE sets whichever columns its parameters name.
 _UPDATE_CASE = update(_CASES).where(_CASES.c.id == bindparam("b_id"),
                                     _CASES.c.version == bindparam("b_version"))
 _INSERT_DEADLINES = insert(_DEADLINES)
-_INSERT_OUTBOX = insert(_OUTBOX)
 # Load a case for change: SQLite's write lock is already held (BEGIN IMMEDIATE); elsewhere the
 # row is locked. populate_existing: a case already in the session is read afresh.
 _LOCK_SQLITE = (select(Case).where(Case.id == bindparam("b_case_id"))
@@ -89,6 +88,27 @@ class Outcome:
     case: Case
     event: Event
     warnings: list[Msg] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Option:
+    """Something a user might do on a case now, whether they may, and if not, why.
+
+    ``kind`` is ``trigger``, ``action`` or ``agreement`` (drafting and signing the written
+    agreement). ``relevant`` is False when the user's role has no part in it at all (a page
+    shows those nowhere); ``reason`` says why an option that is relevant is not allowed now
+    (someone else handles the case, a guard such as a missing follow-up visit).
+    """
+
+    kind: str
+    name: str
+    label: Label | Lazy
+    allowed: bool
+    relevant: bool
+    reason: Msg | None = None
+    requires: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    confirm: bool = False
 
 
 @dataclass
@@ -180,6 +200,45 @@ class Engine:
         if user.role in adef.unit_roles and user.org_unit.contains(case.grid):
             return True
         return permissions.refusal(definition, adef.roles, case, user, adef.label) is None
+
+    def options(self, session: Session, case: Case, user: User,
+                now: datetime | None = None) -> list[Option]:
+        """What ``user`` may do on ``case`` now, and if not, why: the triggers that can fire
+        from its state (role, handler and scope checked, then the guards), the actions of its
+        state, and the written agreement. The pages' buttons are the allowed ones; nothing on
+        a case the user cannot see."""
+        if not permissions.can_see(user, case):
+            return []
+        now = now or utcnow()
+        definition = self.definition(session, case)
+        supervisor = permissions.is_supervisor(definition, user, case)
+        out: list[Option] = []
+        for trigger in self.store.machine(definition).triggers(case.state):
+            tdef = definition.transitions[trigger]
+            roles = tdef.roles_for(case.state)
+            reason = permissions.refusal(definition, roles, case, user, tdef.label)
+            if reason is None and tdef.guards:
+                reason = next((e.message for e in self._guards(
+                    session, definition, case, {}, user, now, tdef.guards, "trigger")), None)
+            out.append(Option("trigger", trigger, tdef.label, reason is None,
+                              user.role in roles or supervisor, reason, tdef.requires,
+                              confirm=tdef.confirm))
+        for adef in definition.actions.values():
+            if adef.states is not None and case.state not in adef.states:
+                continue
+            reason = None if self._may_act(definition, adef, case, user) else \
+                permissions.refusal(definition, adef.roles, case, user, adef.label)
+            out.append(Option("action", adef.name, adef.label, reason is None,
+                              adef.open or user.role in adef.roles or supervisor
+                              or user.role in adef.unit_roles, reason,
+                              adef.requires, adef.optional))
+        rule = definition.agreement
+        if rule is not None and case.state in rule.states:
+            label = N_("调解协议")
+            reason = permissions.refusal(definition, rule.roles, case, user, label)
+            out.append(Option("agreement", "agreement", label, reason is None,
+                              user.role in rule.roles or supervisor, reason))
+        return out
 
     # -- input ----------------------------------------------------------------------------------
 
@@ -524,10 +583,8 @@ class Engine:
             if spec.inline:
                 spec.handler(session, self, case, event, eff.params, actor, now)
             else:
-                session.connection().execute(_INSERT_OUTBOX, {
-                    "case_id": case.id, "event_seq": event.seq, "effect": eff.name,
-                    "payload": dict(eff.params), "created_at": now, "available_at": now,
-                    "attempts": 0})
+                outbox.enqueue(session, case_id=case.id, event_seq=event.seq,
+                               effect=eff.name, payload=dict(eff.params), now=now)
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -589,36 +646,59 @@ class Engine:
 
     # -- deadlines ------------------------------------------------------------------------------
 
-    def sweep(self, db: Database, now: datetime | None = None) -> SweepReport:
+    def sweep(self, db: Database, now: datetime | None = None, batch: int = 100) -> SweepReport:
         """Fire every deadline due by ``now``, each exactly once however many sweeps run.
 
-        Each deadline is claimed and acted on in its own transaction, under its case's lock:
-        a concurrent sweep or transition waits, then finds it fired or cancelled. Deadlines
-        created by what this sweep fires count from ``now`` and wait for a later sweep.
+        Deadlines are claimed in batches, one transaction a batch, each with its case locked:
+        on PostgreSQL ``FOR UPDATE SKIP LOCKED``, so that sweeps in several workers share the
+        due deadlines out instead of queueing on them, and a case a person is changing right
+        now is left to the next round; on SQLite the transaction holds the write lock. Each
+        deadline fires in a savepoint: one that fails is logged and left for the next sweep,
+        the others of its batch stand. Deadlines created by what this sweep fires count from
+        ``now`` and wait for a later sweep.
         """
         now = now or utcnow()
         report = SweepReport()
         with db.session() as session:
-            due = session.execute(
-                select(Deadline.id, Deadline.case_id)
+            # Deadlines made from here on (by what this sweep fires) are not this sweep's.
+            last_id = session.scalar(select(func.max(Deadline.id))) or 0
+        failed: set[int] = set()
+        while True:
+            with db.session() as session:
+                due = session.execute(self._due(session, now, last_id, failed, batch)).all()
+                for deadline_id, case_id in due:
+                    try:
+                        with session.begin_nested():
+                            kind = self._fire_deadline(session, deadline_id, case_id, now)
+                    except Exception:  # one bad case must not stop the sweep: next time
+                        log.exception("deadline %s of case %s failed", deadline_id, case_id)
+                        report.errors += 1
+                        failed.add(deadline_id)
+                        continue
+                    if kind is None:
+                        report.skipped += 1
+                    else:
+                        report.fired += 1
+                        report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
+            report.due += len(due)
+            if len(due) < batch:
+                return report
+
+    @staticmethod
+    def _due(session: Session, now: datetime, last_id: int, failed: set[int],
+             batch: int) -> Any:
+        """The next batch of due deadlines with their cases, locked."""
+        stmt = (select(Deadline.id, Deadline.case_id)
+                .join(Case, Case.id == Deadline.case_id)
                 .where(Deadline.fired_at.is_(None), Deadline.cancelled_at.is_(None),
-                       Deadline.due_at <= now)
-                .order_by(Deadline.due_at, Deadline.id)).all()
-        report.due = len(due)
-        for deadline_id, case_id in due:
-            try:
-                with db.session() as session:
-                    kind = self._fire_deadline(session, deadline_id, case_id, now)
-            except Exception:  # one bad case must not stop the sweep; it is retried next time
-                log.exception("deadline %s of case %s failed", deadline_id, case_id)
-                report.errors += 1
-                continue
-            if kind is None:
-                report.skipped += 1
-            else:
-                report.fired += 1
-                report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
-        return report
+                       Deadline.due_at <= now, Deadline.id <= last_id)
+                .order_by(Deadline.due_at, Deadline.id).limit(batch))
+        if failed:
+            stmt = stmt.where(Deadline.id.not_in(failed))
+        if session.get_bind().dialect.name != "sqlite":
+            stmt = stmt.with_for_update(of=[Deadline.__table__, Case.__table__],
+                                        skip_locked=True)
+        return stmt
 
     def _fire_deadline(self, session: Session, deadline_id: int, case_id: int,
                        now: datetime) -> str | None:
@@ -651,6 +731,12 @@ class Engine:
         values: dict[str, Any] = {"due_at": min(pending) if pending else None}
         if deadline.kind == "overdue":
             values["overdue_at"] = now
-        self.record(session, case, EventKind(deadline.kind), EventName.DEADLINE, None, info,
-                    now, values)
+        event = self.record(session, case, EventKind(deadline.kind), EventName.DEADLINE, None,
+                            info, now, values)
+        # The deadline's own effects (a notice to the handler ...), found in the definition
+        # by what the row keeps of it.
+        ddef = next((d for d in definition.state(deadline.state).deadlines
+                     if d.kind == deadline.kind and d.reason.zh == deadline.reason), None)
+        if ddef is not None and ddef.effects:
+            self._run_effects(session, case, event, ddef.effects, None, now)
         return deadline.kind

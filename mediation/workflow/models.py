@@ -98,7 +98,11 @@ class Deadline(Base):
 
 
 class OutboxRow(Base):
-    """A side effect queued in the same transaction as the event that caused it."""
+    """A side effect queued in the same transaction as the event that caused it.
+
+    Pending until ``processed_at``; ``failed_at`` when its last try failed (an incident, see
+    mediation.jobs). Run by mediation.jobs.outbox.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "processed_at", "available_at"),)
@@ -113,3 +117,7 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # The last try failed: no more tries until an admin retries it.
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the relay last sent it to the workers (at scale).
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -63,6 +63,9 @@ class EffectSpec:
     handler: Callable[..., Any]
     inline: bool
     params: tuple[str, ...]
+    # The names a parameter may take (a registry, e.g. the notice targets), checked by
+    # ``workflows check``; parameters not listed take any value.
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 GUARDS: dict[str, GuardFn] = {}
@@ -73,10 +76,13 @@ FACTS: dict[str, FactFn] = {}
 FACT_LABELS: dict[str, Any] = {}  # name → what the date is called (a Label or lazy text)
 FIELD_TYPES: dict[str, FieldFn] = {}
 EFFECTS: dict[str, EffectSpec] = {}
+# Who a ``notify`` effect tells: name → function of (session, case) giving the users.
+NOTIFY_TARGETS: dict[str, Callable[..., Any]] = {}
 
 # Modules that register the built-in names; imported on first use, not at import time.
 _BUILTIN_MODULES = ("mediation.workflow.builtins", "mediation.cases.rules",
-                    "mediation.jobs.effects", "mediation.documents.jobs")
+                    "mediation.jobs.effects", "mediation.documents.jobs",
+                    "mediation.notifications.delivery")
 _loaded = False
 
 
@@ -126,12 +132,22 @@ def field_type(name: str) -> Callable[[FieldFn], FieldFn]:
     return deco
 
 
-def effect(name: str, *, inline: bool = False,
-           params: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def effect(name: str, *, inline: bool = False, params: tuple[str, ...] = (),
+           values: dict[str, dict[str, Any]] | None = None,
+           ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a side effect. Queued effects are called as ``handler(session, row: OutboxRow)``;
-    inline ones as ``handler(session, case, event, params, actor, now)``."""
+    inline ones as ``handler(session, case, event, params, actor, now)``. ``values`` names the
+    registry each listed parameter's value must be found in."""
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        EFFECTS[name] = EffectSpec(name, fn, inline, params)
+        EFFECTS[name] = EffectSpec(name, fn, inline, params, dict(values or {}))
+        return fn
+    return deco
+
+
+def notify_target(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register who a ``notify`` effect with ``target = name`` tells."""
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        NOTIFY_TARGETS[name] = fn
         return fn
     return deco
 

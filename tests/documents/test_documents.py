@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from mediation.cases.models import PiiAccess
 from mediation.documents.catalogue import catalogue
-from mediation.documents.contexts import CaseSources
 from mediation.documents.models import RenderedDocument
 from mediation.documents.monthly import monthly_report_pdf
 from mediation.documents.render import check_subsetting
+from mediation.documents.sources import CaseSources
 from mediation.documents.store import (
     available_documents,
     compose,
@@ -267,9 +267,9 @@ def test_monthly_report(rt, docs, session, read_pdf):
     f.oral_case(docs, session, day=3)
     pdf = read_pdf(monthly_report_pdf(session, "S1", "2025-03"))
     assert not pdf.has("武林街道", "人民调解工作月度统计报表", "2025年3月1日至2025年3月31日",
-                       "本月受理", "调解成功率", "社区内化解", "超期案件", "申请司法确认",
-                       "受理案件按纠纷类别", "邻里", "合同", "网格发现（吹哨）", "终止调解",
-                       "矛调中心调解", "第1页共", "66.7%")
+                       "本月受理调解", "调解成功率", "社区内化解率", "超期案件", "申请司法确认",
+                       "受理调解案件按纠纷类别", "邻里", "合同", "网格发现（吹哨）", "终止调解",
+                       "矛调中心调解", "第1页共", "66.67%")
     assert "CJK" in pdf.fonts
     with pytest.raises(ValidationFailed):
         monthly_report_pdf(session, "S1", "2025-13")

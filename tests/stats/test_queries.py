@@ -37,7 +37,7 @@ def figures(rt, **kw):
 
 
 def test_every_figure_of_cases_walked_with_the_engine(rt, world, walked):
-    fig = figures(rt)
+    fig = figures(rt, now=utcnow() + timedelta(days=4))  # when the sweep ran
     assert fig.received == 6
     assert fig.by_state == {state: 1 for state in ROAD}
     assert fig.by_category == {"邻里": 6} and fig.by_source == {"whistle": 6}
@@ -47,10 +47,12 @@ def test_every_figure_of_cases_walked_with_the_engine(rt, world, walked):
     # outcomes and levels are the definition's: reported and grid_mediation are "grid",
     # escalated and center_mediation "center"
     assert fig.by_outcome == {"success": 1, "failure": 1, "withdrawn": 1, "rejected": 1}
-    assert fig.by_level == {"grid": 3, "center": 1}
-    # rejected is not mediation: 1 success of 3 mediated, settled inside the grid
-    assert (fig.mediated, fig.success, fig.in_community) == (3, 1, 1)
-    assert fig.success_rate == fig.in_community_rate == 0.3333
+    # the rejected report and the one withdrawn before acceptance were never mediated: 1
+    # success of 2 mediations concluded, settled inside the grid
+    assert fig.accepted == 3  # resolved, litigation, performing (entered mediation)
+    assert (fig.mediated, fig.success, fig.in_community, fig.not_accepted) == (2, 1, 1, 2)
+    assert fig.by_level == {"grid": 1, "center": 1}
+    assert fig.success_rate == fig.in_community_rate == 0.5
     assert fig.agreements_signed == 2  # the resolved and the performing case's agreements
     assert fig.agreements_performed == 1
     assert fig.judicial_confirmations == 1
@@ -79,17 +81,24 @@ def test_a_case_taken_to_the_centre_is_not_settled_in_the_community(rt, world):
 def test_received_and_closed_count_in_their_own_periods(rt, world):
     t0 = utcnow()
     case_id = world.new_case()
+    world.fire(case_id, "accept", "v1", now=t0 + timedelta(days=1))
     world.fire(case_id, "withdraw", "v1", {"statement": "双方已自行和解"},
                now=t0 + timedelta(days=40))
     day = timedelta(days=1)
-    opened = figures(rt, start=t0 - day, end=t0 + day)
-    assert (opened.received, opened.closed, opened.open_at_end) == (1, 0, 1)
+    later = t0 + 70 * day  # the figures of past periods, as seen at that time
+    opened = figures(rt, start=t0 - day, end=t0 + day, now=later)
+    assert (opened.received, opened.accepted, opened.closed, opened.open_at_end) == (1, 0, 0, 1)
     assert opened.by_outcome == {} and opened.success_rate is None
-    closed = figures(rt, start=t0 + 39 * day, end=t0 + 41 * day)
+    accepted = figures(rt, start=t0 + day, end=t0 + 2 * day, now=later)
+    assert (accepted.received, accepted.accepted, accepted.closed) == (0, 1, 0)
+    closed = figures(rt, start=t0 + 39 * day, end=t0 + 41 * day, now=later)
     assert (closed.received, closed.closed, closed.open_at_end) == (0, 1, 0)
-    assert closed.by_outcome == {"withdrawn": 1} and closed.success_rate == 0.0
-    later = figures(rt, start=t0 + 50 * day, end=t0 + 60 * day)
-    assert (later.received, later.closed, later.open_at_end) == (0, 0, 0)
+    assert closed.by_outcome == {"withdrawn": 1} and closed.mediated == 1
+    assert closed.success_rate == 0.0
+    after = figures(rt, start=t0 + 50 * day, end=t0 + 60 * day, now=later)
+    assert (after.received, after.closed, after.open_at_end) == (0, 0, 0)
+    # a period not yet over counts up to now: nothing closed yet
+    assert figures(rt, start=t0 - day, end=t0 + 41 * day).closed == 0
     # case_stats takes China-time days, both included
     with rt.db.session() as s:
         local = (t0 + CST).date()
@@ -112,10 +121,10 @@ def test_the_api_serves_the_same_figures(rt, world, walked, api):  # noqa: F811
     body = r.get_json()
     with rt.db.session() as s:
         expected = case_stats(s, rt.store, org=find_org(s, "S1")).as_api()
-    for key in ("total", "by_state", "by_category", "success_rate", "in_community_rate",
-                "overdue"):
+    for key in ("total", "accepted", "by_state", "by_category", "success_rate",
+                "in_community_rate", "overdue"):
         assert body[key] == expected[key], key
-    assert body["total"] == 6 and body["overdue"] == 1 and body["success_rate"] == 0.3333
+    assert body["total"] == 6 and body["success_rate"] == 0.5 and body["accepted"] == 3
     assert body["org"] == "S1" and body["from"] is None
 
 

@@ -100,8 +100,9 @@ def test_a_high_risk_report_is_escalated_at_once_and_the_police_post_told(world:
     assert case.version == 2
     with world.rt.db.session() as s:
         rows = s.scalars(select(OutboxRow).where(OutboxRow.case_id == case_id)).all()
+        # the centre (the escalation's own notice) and the police post (the rule's)
         assert [(r.effect, r.payload, r.event_seq) for r in rows] == [
-            ("notify", {"target": "police_post"}, 2)]
+            ("notify", {"target": "supervisors"}, 2), ("notify", {"target": "police_post"}, 2)]
         assert verify_case(s, case_id, case.report_no).valid
 
 
