@@ -347,7 +347,7 @@ def _case_page(case: Case, user: User, revealed: dict[int, dict[str, str | None]
     # The expected step first; steps that cannot be taken back (ending the case, sending it
     # elsewhere) last, after the records.
     allowed.sort(key=lambda o: (o is not primary, o.confirm, o.kind == "action"))
-    chain = verify_case(session, case.id, case.case_no, case.version)
+    chain = verify_case(session, case.id, case.report_no, case.version)
     return render_template(
         "cases/show.html", case=case, definition=definition, primary=primary,
         buttons=[o for o in allowed if o is not primary],

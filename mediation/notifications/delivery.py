@@ -113,15 +113,11 @@ class Notice:
     recipients: list[User] = field(default_factory=list)
 
 
-def _number(case: Case) -> str:
-    return case.case_no or str(getattr(case, "report_no", "") or "")
-
-
 def notice_text(definition: Definition, case: Case, event: Event) -> tuple[str, Msg]:
     """The kind of a notice and its sentence, from the event and the definition's labels; the
     first text the event recorded (a reason, instructions ...) is quoted with its label."""
     data = event.data or {}
-    params: dict[str, Any] = {"title": case.title, "no": _number(case)}
+    params: dict[str, Any] = {"title": case.title, "no": case.number}
     if data.get("police_notified"):
         return "alert", msg("高风险纠纷已立即上报，并已通报辖区派出所：%(title)s（%(no)s）", **params)
     if event.kind in ("remind", "overdue"):

@@ -78,7 +78,7 @@ def role_label(role: str) -> str:
 
 def case_number(case: Case) -> str:
     """The number a case goes by: its case number once accepted, else its report number."""
-    return case.case_no or str(getattr(case, "report_no", None) or "")
+    return case.number
 
 
 def is_overdue(case: Case) -> bool:
