@@ -61,6 +61,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            from mediation.cases.search import register_sqlite_functions
+
+            register_sqlite_functions(dbapi_conn)  # the search index's triggers call it
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
@@ -95,8 +98,11 @@ class Database:
     def create_all(self) -> None:
         """Create every table (tests; production uses ``mediation db upgrade``)."""
         from mediation import models  # noqa: F401  (registers every model)
+        from mediation.cases.search import ensure_index
 
         Base.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            ensure_index(conn)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -40,10 +40,13 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     from mediation import models  # noqa: F401
+    from mediation.cases.search import ensure_index
     from mediation.db import make_engine
 
     engine = make_engine(url)
     Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        ensure_index(conn)  # the text search index (not a model)
     engine.dispose()
     return url
 

@@ -129,13 +129,45 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     if "alembic_version" not in tables and tables and tables >= set(_metadata().tables):
         log.info("schema made without migrations: stamping it as %s", revision)
         command.stamp(cfg, revision)
-        return
-    command.upgrade(cfg, revision)
+    else:
+        command.upgrade(cfg, revision)
+    _derived(database_url)
+
+
+def _derived(database_url: str) -> None:
+    """Make what the schema derives outside the models (the text search index), if the cases
+    table is there."""
+    from mediation.cases.search import ensure_index
+
+    engine = migration_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            if "cases" in inspect(conn).get_table_names():
+                ensure_index(conn)
+    finally:
+        engine.dispose()
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Autogenerate's filter: objects of the search index are not models (mediation.cases.
+    search makes them)."""
+    from mediation.cases.search import is_index_object
+
+    return not (type_ == "table" and is_index_object(name))
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:
     """Migrate ``database_url`` down to ``revision`` (``base``: drop everything)."""
+    from mediation.cases.search import drop_index
+
+    engine = migration_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            drop_index(conn)
+    finally:
+        engine.dispose()
     command.downgrade(alembic_config(database_url), revision)
+    _derived(database_url)
 
 
 def schema_diff(database_url: str) -> list[Any]:
@@ -144,7 +176,8 @@ def schema_diff(database_url: str) -> list[Any]:
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "render_as_batch": True})
+                conn, opts={"compare_type": True, "render_as_batch": True,
+                            "include_name": include_name})
             return list(compare_metadata(context, _metadata()))
     finally:
         engine.dispose()

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 import mediation.models  # noqa: F401  (registers every table on Base.metadata)
-from mediation.migrations import load_models, migration_engine, normalise_url
+from mediation.migrations import include_name, load_models, migration_engine, normalise_url
 
 config = context.config
 target_metadata = load_models()  # Base.metadata, with every feature's models imported
@@ -37,6 +37,7 @@ def _options(dialect: str) -> dict[str, Any]:
         "target_metadata": target_metadata,
         "render_as_batch": dialect == "sqlite",
         "compare_type": True,
+        "include_name": include_name,
     }
 
 

@@ -30,6 +30,11 @@ class OrgUnit(Base):
         """Whether ``other`` is this unit or lies below it."""
         return other.path.startswith(self.path)
 
+    def lineage(self) -> list[str]:
+        """The paths of this unit and of every unit above it (the units that contain it)."""
+        parts = [p for p in self.path.split("/") if p]
+        return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+
     def ancestor(self, kind: str) -> OrgUnit | None:
         """The unit of ``kind`` on the way up from here (itself included)."""
         unit: OrgUnit | None = self

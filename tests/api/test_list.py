@@ -8,7 +8,8 @@ from sqlalchemy import update
 
 from mediation.cases.models import Case
 from mediation.timeutil import utcnow
-from tests.api.conftest import Api
+from tests.api.conftest import V1, Api
+from tests.factories import case_body
 
 
 def ids(api: Api, query: str = "", user: str = "r1") -> list[int]:
@@ -64,8 +65,8 @@ def test_filters(api: Api) -> None:
     assert ids(api, "?category=物业") == [parking]
     assert ids(api, "?q=楼上") == [leak]     # title; the other 楼上漏水 is out of sight
     assert ids(api, "?q=B2-015") == [parking]  # description
-    case_no = api.case(g2, "r1")["case_no"]
-    assert ids(api, "?q=" + case_no) == [g2]  # case number
+    case_no = api.case(g2, "r1")["report_no"]
+    assert ids(api, "?q=" + case_no) == [g2]  # report number
     assert ids(api, "?q=%25") == ids(api, "?q=%25")  # a LIKE wildcard is just text
     assert set(ids(api, "?state=reported&grid=G1&category=邻里")) == {leak}
     assert ids(api, "?grid=G2", user="v1") == []  # v1 sees grid G1 only
@@ -98,3 +99,35 @@ def test_work_queue_order_overdue_then_high_risk(api: Api) -> None:
     body = api.get("/cases", "r1").get_json()["items"]
     high_case = next(c for c in body if c["id"] == high)
     assert high_case["state"] == "escalated" and high_case["risk_level"] == "high"
+
+
+def test_text_search_finds_any_substring_of_two_characters_or_more(api, world):
+    texts = [("楼上卫生间漏水致楼下天花板受损", "501室防水层老化，渗漏至401室。"),
+             ("物业费拖欠三年", "业主张桂芳认为物业服务不到位，拒交物业费。"),
+             ("停车位被占", "B2-17号车位长期被他人占用；监控显示为一辆白色SUV。")]
+    ids = []
+    for title, description in texts:
+        ids.append(api.post(f"{V1}/cases", case_body(title=title, description=description)
+                            ).get_json()["id"])
+
+    def found(q: str) -> list[int]:
+        r = api.get(f"{V1}/cases", query_string={"q": q, "per_page": 100})
+        assert r.status_code == 200, r.get_json()
+        return sorted(c["id"] for c in r.get_json()["items"])
+
+    # every substring of every text, as the literal LIKE scan would find it
+    for title, description in texts:
+        for text in (title, description):
+            for n in (2, 3, 4):
+                for i in range(len(text) - n + 1):
+                    q = text[i:i + n]
+                    expected = sorted(cid for cid, (t, d) in zip(ids, texts, strict=True)
+                                      if q.lower() in t.lower() or q.lower() in d.lower())
+                    assert found(q) == expected, q
+    assert found("漏") == [ids[0]]  # one character: scanned
+    assert found("suv") == [ids[2]] and found("b2-17") == [ids[2]]
+    assert found("漏水楼下") == []  # both bigram runs present, not next to each other
+    assert found("物业 服务") == []  # the literal text (with the space) decides
+    case_no = api.get(f"{V1}/cases/{ids[1]}").get_json()["case_no"]
+    if case_no:
+        assert ids[1] in found(case_no[1:5])

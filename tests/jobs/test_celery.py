@@ -21,7 +21,6 @@ import pypdf
 import pytest
 from sqlalchemy import func, select
 
-from mediation.db import Base, make_engine
 from mediation.documents.models import RenderedDocument
 from mediation.jobs.models import Incident
 from mediation.jobs.operations import list_incidents, retry_incident
@@ -72,9 +71,11 @@ class Services:
     def __init__(self, tmp: Path):
         self.tmp = tmp
         self.url = pg.fresh_database("celery")
-        engine = make_engine(self.url)
-        Base.metadata.create_all(engine)
-        engine.dispose()
+        from mediation.db import Database
+
+        database = Database(self.url)
+        database.create_all()
+        database.dispose()
         self.prefix = f"mediation-test-{os.getpid()}-{secrets.token_hex(4)}:"
         self.rt = Runtime(make_config(self.url, tmp / "instance", broker_url=REDIS_URL,
                                       broker_prefix=self.prefix))
