@@ -16,16 +16,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mediation.config import Config  # noqa: E402
-from mediation.documents.catalogue import catalogue  # noqa: E402
-from mediation.documents.render import check_subsetting, renderer  # noqa: E402
-from mediation.documents.store import (  # noqa: E402
+from mediation.config import Config
+from mediation.documents.catalogue import catalogue
+from mediation.documents.render import check_subsetting, renderer
+from mediation.documents.store import (
     compose,
     load_sources,
     render_case_document,
 )
-from mediation.runtime import Runtime  # noqa: E402
-from tests.documents import factories as f  # noqa: E402
+from mediation.runtime import Runtime
+from tests.documents import factories as f
 
 RUNS = 5
 

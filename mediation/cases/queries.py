@@ -27,6 +27,8 @@ class CaseFilter:
     q: str | None = None
     overdue: bool | None = None
     mine: bool | None = None
+    # "queue" (the work queue's order) or "newest" (newest reported first)
+    sort: str = "queue"
 
 
 def _filtered(user: User, f: CaseFilter, grid_path: str | None,
@@ -58,15 +60,16 @@ def list_cases(session: Session, user: User, f: CaseFilter, page: int = 1,
                per_page: int = 20) -> tuple[list[Case], int]:
     """A page of the cases ``user`` sees, and how many there are in all.
 
-    Sorted as a work queue: open before closed, overdue first, then by risk (high first), then
-    by the nearest deadline, then newest.
+    Sorted as a work queue (``f.sort == "queue"``): open before closed, overdue first, then by
+    risk (high first), then by the nearest deadline, then newest; or newest reported first
+    (``"newest"``, which an index on grid, state and time serves without sorting).
     """
     grid_path = (session.scalar(select(OrgUnit.path).where(OrgUnit.code == f.grid))
                  if f.grid else None)
     stmt = _filtered(user, f, grid_path, session.get_bind().dialect.name)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     risk = case({"high": 0, "medium": 1, "low": 2}, value=Case.risk_level, else_=3)
-    order = (
+    order: tuple[Any, ...] = (
         Case.closed_at.is_not(None),
         Case.overdue_at.is_(None),
         risk,
@@ -74,5 +77,7 @@ def list_cases(session: Session, user: User, f: CaseFilter, page: int = 1,
         Case.due_at,
         Case.id.desc(),
     )
+    if f.sort == "newest":
+        order = (Case.created_at.desc(), Case.id.desc())
     rows = session.scalars(stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page))
     return list(rows.unique()), total
