@@ -785,6 +785,7 @@ class Writer:
             self.raw.commit()
             self.raw.driver_connection.autocommit = True
             cur.execute("VACUUM ANALYZE")
+            self.raw.driver_connection.autocommit = False  # the pool's connection as it was
         else:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("ANALYZE")

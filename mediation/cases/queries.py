@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from mediation.auth.models import User
 from mediation.cases import search
@@ -79,5 +79,7 @@ def list_cases(session: Session, user: User, f: CaseFilter, page: int = 1,
     )
     if f.sort == "newest":
         order = (Case.created_at.desc(), Case.id.desc())
+    # What a page shows of each case, loaded for the whole page at once (not a query a case).
+    stmt = stmt.options(selectinload(Case.parties), joinedload(Case.committee))
     rows = session.scalars(stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page))
     return list(rows.unique()), total
