@@ -77,7 +77,7 @@ PARTIES = [
     {"role": "applicant", "kind": "person", "name": "张桂芳", "address": "基准社区3幢401室",
      "phone": "13857112345", "id_number": "330103195803120027"},
     {"role": "respondent", "kind": "person", "name": "李建国", "address": "基准社区3幢501室",
-     "phone": "13900001111", "id_number": "330103197501010011"},
+     "phone": "13900001111", "id_number": "330103197501010016"},
 ]
 
 
@@ -224,6 +224,12 @@ class BarePath:
                        .where(deadlines.c.case_id == bindparam("cid"),
                               deadlines.c.fired_at.is_(None), deadlines.c.cancelled_at.is_(None))
                        .values(cancelled_at=bindparam("now")))
+        events = Event.__table__
+        # assign = "previous": who had the case when it was last in the destination state
+        self.previous_handler = select(users.c.id, users.c.username).where(
+            users.c.username == select(events.c.handler)
+            .where(events.c.case_id == bindparam("case_id"), events.c.to_state == bindparam("state"))
+            .order_by(events.c.seq.desc()).limit(1).scalar_subquery())
         self.insert_event = insert(Event.__table__)
         self.insert_deadline = insert(deadlines)
         self.insert_outbox = insert(OutboxRow.__table__)
@@ -246,12 +252,19 @@ class BarePath:
         values: dict[str, Any] = {"state": step.dest, "version": expected + 1}
         data = dict(step.data)
         old_assignee = case[self.cases.c.assignee_id]
-        if step.assign == "clear" and old_assignee is not None:
+        handler = None
+        if step.assign == "clear":
             values["assignee_id"] = None
+            data["assignee"] = None
+        elif step.assign == "previous":
+            found = conn.execute(self.previous_handler,
+                                 {"case_id": case_id, "state": step.dest}).first()
+            values["assignee_id"] = found[0] if found else None
+            handler = data["assignee"] = found[1] if found else None
         elif step.assign == "actor":
             if old_assignee != step.actor.id:
                 values["assignee_id"] = step.actor.id
-            data["assignee"] = step.actor.username
+            handler = data["assignee"] = step.actor.username
         values["state_entered_at"] = now
         values["updated_at"] = now
         if step.terminal:
@@ -268,14 +281,14 @@ class BarePath:
         conn.execute(self.update_case, {"cid": case_id, **values})
         last = conn.execute(self.last_event, {"case_id": case_id}).first()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-        from_state, case_no = case[self.cases.c.state], case[self.cases.c.case_no]
+        from_state, report_no = case[self.cases.c.state], case[self.cases.c.report_no]
         actor = step.actor.username
-        digest = chain_hash(prev, canonical(case_no, seq, now, actor, "transition", step.trigger,
-                                            from_state, step.dest, data))
+        digest = chain_hash(prev, canonical(report_no, seq, now, actor, "transition",
+                                            step.trigger, from_state, step.dest, data, handler))
         conn.execute(self.insert_event, {
             "case_id": case_id, "seq": seq, "at": now, "actor": actor, "kind": "transition",
             "name": step.trigger, "from_state": from_state, "to_state": step.dest,
-            "data": data, "prev_hash": prev, "hash": digest})
+            "data": data, "handler": handler, "prev_hash": prev, "hash": digest})
         conn.execute(self.cancel, {"cid": case_id, "now": now})
         if rows:
             conn.execute(self.insert_deadline, rows)
@@ -586,8 +599,9 @@ def bench(backend: str, args: argparse.Namespace) -> dict[int, tuple[Figures, Fi
                     clients.close()
                 out[args.clients] = (many["engine"], many["bare"], len(a) / n)
             with rt.db.session() as s:
-                rows = s.execute(select(Case.id, Case.case_no)).all()
-                broken = [r.case_no for r in rows if not verify_case(s, r.id, r.case_no).valid]
+                rows = s.execute(select(Case.id, Case.report_no)).all()
+                broken = [r.report_no for r in rows
+                          if not verify_case(s, r.id, r.report_no).valid]
             if broken:
                 print(f"{backend}: WARNING broken chains: {', '.join(broken)}", file=sys.stderr)
             return out

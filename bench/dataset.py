@@ -650,7 +650,8 @@ class Copier:
                 continue
             if tname == "cases" and not sqlite:  # PostgreSQL's index rows (triggers are off)
                 out["case_search"].append((next_id.get("cases", 0) + 1,
-                                           grams(title, desc, fresh.get("case_no"))))
+                                           grams(title, desc, fresh.get("case_no"),
+                                                 fresh.get("report_no"))))
             rows = out[tname]
             own = ids[tname]
             for base, ops in recipe["plans"][tname]:

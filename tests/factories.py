@@ -7,11 +7,15 @@ from typing import Any
 
 from mediation.auth.models import User
 from mediation.auth.operations import create_user, find_user
+from mediation.cases.dates import china_today
 from mediation.cases.models import Case
 from mediation.cases.operations import add_signature, create_case, save_agreement
 from mediation.orgs.operations import add_org_unit
 from mediation.runtime import Runtime
 from mediation.timeutil import utcnow
+
+# A date every record may carry: the day the test runs (cases are reported today).
+TODAY = china_today().isoformat()
 
 ORGS = [("D1", "测试区", "district", None), ("S1", "武林街道", "street", "D1"),
         ("C1", "红石板社区", "community", "S1"), ("G1", "一号网格", "grid", "C1"),
@@ -31,7 +35,7 @@ PARTIES = [
      "phone": "13857112345", "id_number": "330103195803120027"},
     {"role": "respondent", "kind": "person", "name": "李建国", "sex": "男", "birth_year": 1975,
      "ethnicity": "汉族", "occupation": "个体经营", "address": "红石板社区3幢2单元501室",
-     "phone": "13900001111", "id_number": "330103197501010011"},
+     "phone": "13900001111", "id_number": "330103197501010016"},
 ]
 
 
@@ -56,8 +60,12 @@ AGREEMENT = {
     "dispute_matters": "维修责任及赔偿金额。",
     "responsibilities": "501室业主对渗漏负主要责任。",
     "performance_method": "银行转账",
-    "terms": [{"obligor": "李建国", "content": "于十日内修复卫生间防水层", "amount": None},
-              {"obligor": "李建国", "content": "赔偿张桂芳天花板修复费用", "amount": "2000.00"}],
+    "performance_place": "红石板社区人民调解委员会",
+    "performance_deadline": TODAY,
+    "terms": [{"obligor": "李建国", "obligee": "张桂芳", "content": "于十日内修复卫生间防水层",
+               "amount": None},
+              {"obligor": "李建国", "obligee": "张桂芳", "content": "赔偿张桂芳天花板修复费用",
+               "amount": "2000.00"}],
 }
 
 
@@ -109,6 +117,8 @@ class World:
                               signed_at=utcnow(), actor=actor)
             add_signature(s, self.rt.engine, case_id, signer="mediator", method="fingerprint",
                           signed_at=utcnow(), actor=actor)
+            add_signature(s, self.rt.engine, case_id, signer="committee", method="seal",
+                          signed_at=utcnow(), actor=actor)
 
     def case(self, case_id: int) -> Case:
         with self.rt.db.session() as s:
@@ -145,7 +155,7 @@ class World:
                 self.sign_all(case_id, who or "v1")
             elif trigger == "@follow_up":
                 self.act(case_id, "record_follow_up", who or "v1",
-                         {"date": "2026-11-20", "method": "上门", "result": "performed"})
+                         {"date": TODAY, "method": "上门", "result": "performed"})
             else:
                 self.fire(case_id, trigger, who, data)
 

@@ -16,6 +16,7 @@ from mediation.api import api, current_user
 from mediation.api.schemas import (
     ActionIn,
     AgreementIn,
+    AgreementList,
     AgreementOut,
     CaseCreate,
     CaseOut,
@@ -29,7 +30,14 @@ from mediation.api.schemas import (
     TransitionIn,
     VerifyOut,
 )
-from mediation.api.serializers import agreement_json, case_json, event_json, signature_json
+from mediation.api.serializers import (
+    agreement_json,
+    agreements_json,
+    case_json,
+    event_json,
+    signature_json,
+)
+from mediation.cases.dates import naive_utc
 from mediation.cases.models import CATEGORIES, Case
 from mediation.cases.operations import add_signature, create_case, save_agreement
 from mediation.cases.permissions import can_see
@@ -38,7 +46,7 @@ from mediation.errors import FieldError, NotFound, ValidationFailed
 from mediation.extensions import spec
 from mediation.i18n import msg
 from mediation.orgs.operations import find_org
-from mediation.timeutil import to_naive_utc
+from mediation.timeutil import iso
 from mediation.web import db_session, lang, runtime
 from mediation.workflow.audit import verify_case
 from mediation.workflow.models import Event
@@ -154,22 +162,35 @@ def action(case_id: int) -> Any:
 @spec.validate(resp=Response(HTTP_200=AgreementOut, **ERRORS), tags=["agreement"],
                security=BEARER)
 def get_agreement(case_id: int) -> Any:
-    """The agreement draft or the agreement in force."""
+    """The agreement of the current round (a draft or in force); after a breach, until the
+    next draft, the voided one (its ``status`` says so)."""
     case = visible_case(case_id)
-    if case.agreement is None:
+    agreement = case.agreement or next(
+        (a for a in reversed(case.agreements) if a.status != "superseded"), None)
+    if agreement is None:
         raise NotFound(msg("尚未制作调解协议"))
-    return agreement_json(case.agreement)
+    return agreement_json(agreement, lang())
+
+
+@api.get("/cases/<int:case_id>/agreements")
+@spec.validate(resp=Response(HTTP_200=AgreementList, **ERRORS), tags=["agreement"],
+               security=BEARER)
+def list_agreements(case_id: int) -> Any:
+    """Every agreement of the case, oldest first: rounds (a breach voids one, the next round
+    makes another) and the versions a change after signing superseded; nothing is dropped."""
+    return agreements_json(visible_case(case_id), lang())
 
 
 @api.put("/cases/<int:case_id>/agreement")
 @spec.validate(json=AgreementIn, resp=answers(HTTP_200=AgreementOut),
                tags=["agreement"], security=BEARER)
 def put_agreement(case_id: int) -> Any:
-    """Replace the agreement draft (signatures on an earlier draft are void)."""
+    """Save the agreement draft: rewritten while nobody signed, a new version once someone
+    did (the old one is kept). Incomplete content is saved; ``missing`` says what it lacks."""
     data = _ctx().json.model_dump()
     agreement = save_agreement(db_session(), runtime().engine, case_id, data,
                                actor=current_user())
-    return agreement_json(agreement)
+    return agreement_json(agreement, lang())
 
 
 @api.post("/cases/<int:case_id>/agreement/signatures")
@@ -178,13 +199,18 @@ def put_agreement(case_id: int) -> Any:
 def sign(case_id: int) -> Any:
     """Record a party's or the mediator's signature; the last one puts it in force."""
     body = _ctx().json
+    try:
+        signed_at = naive_utc(body.signed_at)
+    except OverflowError:
+        raise ValidationFailed(errors=[FieldError("signed_at", msg(
+            "时间格式不正确（应为 ISO 8601）"))]) from None
     sig = add_signature(db_session(), runtime().engine, case_id, signer=str(body.signer),
-                        method=body.method, signed_at=to_naive_utc(body.signed_at),
-                        actor=current_user())
+                        method=body.method, signed_at=signed_at, actor=current_user())
     case = db_session().get(Case, case_id)
     assert case is not None and case.agreement is not None
     out = signature_json(sig, case.agreement)
-    out["in_force"] = case.agreement.effective_at is not None
+    out["in_force"] = case.agreement.status == "in_force"
+    out["effective_at"] = iso(case.agreement.effective_at)
     return out, 201
 
 
@@ -202,6 +228,6 @@ def events(case_id: int) -> Any:
 def verify(case_id: int) -> Any:
     """Recompute the case's hash chain."""
     case = visible_case(case_id)
-    report = verify_case(db_session(), case.id, case.case_no, case.version)
+    report = verify_case(db_session(), case.id, case.report_no, case.version)
     return {"valid": report.valid, "events": report.events, "broken_seq": report.broken_seq,
             "reason": report.reason}

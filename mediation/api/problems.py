@@ -34,7 +34,6 @@ _FIXED = {
     # raised by our own validators (PydanticCustomError kinds)
     "invalid_phone": msg("手机号码格式不正确"),
     "invalid_amount": msg("金额应为不小于0的数字（元），最多两位小数"),
-    "invalid_id_number": msg("身份证号码格式不正确"),
 }
 _TEXT = N_("文本")
 _INTEGER = N_("整数")

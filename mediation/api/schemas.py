@@ -20,7 +20,6 @@ ShortText = Annotated[str, Field(max_length=100)]
 
 _PHONE = re.compile(r"^(?:1\d{10}|0\d{2,3}-?\d{7,8}|\d{7,8})$")
 _AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,2})?$")  # yuan, at most two decimals
-_ID = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
 
 
 class Strict(BaseModel):
@@ -47,22 +46,14 @@ class TokenResponse(BaseModel):
     expires_at: str
 
 
-class PartyIn(Strict):
-    """A party to the dispute (PARTY in INTERFACES.md)."""
+class AgentIn(Strict):
+    """Who acts for a party: an appointed agent (委托代理人) or a guardian (监护人)."""
 
-    role: Literal["applicant", "respondent", "third_party"]
-    kind: Literal["person", "organization"] = "person"
+    kind: Literal["agent", "guardian"] = "agent"
     name: Annotated[str, Field(min_length=1, max_length=100)]
-    sex: Literal["男", "女", ""] | None = None
-    birth_year: Annotated[StrictInt, Field(ge=1900, le=2100)] | None = None
-    ethnicity: Annotated[str, Field(max_length=20)] | None = None
-    occupation: Annotated[str, Field(max_length=60)] | None = None
-    address: Annotated[str, Field(max_length=200)] | None = None
-    employer: Annotated[str, Field(max_length=100)] | None = None
-    legal_representative: Annotated[str, Field(max_length=60)] | None = None
-    representative_title: Annotated[str, Field(max_length=60)] | None = None
+    relation: Annotated[str, Field(max_length=60)] | None = None
+    authority: Annotated[str, Field(max_length=200)] | None = None
     phone: Annotated[str, Field(max_length=20)] | None = None
-    id_number: Annotated[str, Field(max_length=18)] | None = None
 
     @field_validator("phone")
     @classmethod
@@ -71,12 +62,39 @@ class PartyIn(Strict):
             raise PydanticCustomError("invalid_phone", "not a valid phone number")
         return v or None
 
-    @field_validator("id_number")
+
+class PartyIn(Strict):
+    """A party to the dispute (PARTY in INTERFACES.md). A person's ``id_number`` is checked
+    (GB 11643) and fills in ``sex`` and ``birth_year``; an organisation gives its
+    ``credit_code`` (GB 32100) and legal representative."""
+
+    role: Literal["applicant", "respondent", "third_party"]
+    kind: Literal["person", "organization"] = "person"
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    sex: Literal["男", "女", ""] | None = None
+    birth_year: Annotated[StrictInt, Field(ge=1900, le=9999)] | None = None
+    ethnicity: Annotated[str, Field(max_length=20)] | None = None
+    occupation: Annotated[str, Field(max_length=60)] | None = None
+    address: Annotated[str, Field(max_length=200)] | None = None
+    employer: Annotated[str, Field(max_length=100)] | None = None
+    legal_representative: Annotated[str, Field(max_length=60)] | None = None
+    representative_title: Annotated[str, Field(max_length=60)] | None = None
+    phone: Annotated[str, Field(max_length=20)] | None = None
+    id_number: Annotated[str, Field(max_length=30)] | None = None
+    credit_code: Annotated[str, Field(max_length=30)] | None = None
+    agents: Annotated[list[AgentIn], Field(max_length=10)] = Field(default_factory=list)
+
+    @field_validator("phone")
     @classmethod
-    def _id_number(cls, v: str | None) -> str | None:
-        if v and not _ID.match(v):
-            raise PydanticCustomError("invalid_id_number", "not a valid ID number")
-        return v.upper() if v else None
+    def _phone(cls, v: str | None) -> str | None:
+        if v and not _PHONE.match(v):
+            raise PydanticCustomError("invalid_phone", "not a valid phone number")
+        return v or None
+
+    @field_validator("id_number", "credit_code")
+    @classmethod
+    def _number(cls, v: str | None) -> str | None:
+        return v.strip().upper() or None if v else None
 
 
 class CaseCreate(Strict):
@@ -108,9 +126,11 @@ class ActionIn(Strict):
 
 
 class TermIn(Strict):
-    """A numbered term of the agreement: who owes what, by when."""
+    """A numbered term of the agreement: who owes what to whom, how much, by when."""
 
     obligor: Annotated[str | StrictInt, Field(description="party id or party name")]
+    obligee: Annotated[str | StrictInt | None, Field(
+        description="party id or party name (who receives)")] = None
     content: Annotated[str, Field(min_length=1, max_length=2000)]
     amount: Annotated[str, Field(max_length=40)] | float | None = None
     due_date: date | None = None
@@ -136,14 +156,18 @@ class AgreementIn(Strict):
     performance_method: Annotated[str, Field(max_length=1000)] = ""
     performance_place: Annotated[str, Field(max_length=200)] = ""
     performance_deadline: date | None = None
-    copies: Annotated[StrictInt, Field(ge=2, le=50)] | None = None
+    # Computed (parties + 1); a value given must be that number.
+    copies: StrictInt | None = None
     recorder: Annotated[str, Field(max_length=60)] = ""
 
 
 class SignatureIn(Strict):
-    """A signature, seal or fingerprint of a party (by id) or of the mediator."""
+    """A signature, seal or fingerprint of a party (by id) or of the mediator, or the
+    committee's seal (``"committee"``, ``"seal"``). ``signed_at``: when it was really made
+    (China time when it carries no offset)."""
 
-    signer: Annotated[str | StrictInt, Field(description='a party id, or "mediator"')]
+    signer: Annotated[str | StrictInt, Field(
+        description='a party id, "mediator" or "committee"')]
     method: Literal["signature", "seal", "fingerprint"]
     signed_at: datetime
 
@@ -227,10 +251,11 @@ class TriggerOut(Out):
 
 
 class CaseOut(Out):
-    """CASE."""
+    """CASE: ``report_no`` from the whistle on, ``case_no`` once accepted for mediation."""
 
     id: int
-    case_no: str
+    report_no: str
+    case_no: str | None
     workflow: str
     state: str
     state_label: str
@@ -279,15 +304,18 @@ class EventList(RootModel[list[EventOut]]):
 class TermOut(Out):
     """A numbered term."""
 
-    obligor: int
+    obligor: int | None
+    obligee: int | None
     content: str
     amount: str | None
     due_date: str | None
 
 
 class AgreementOut(Out):
-    """AGREEMENT, with its signatures and what it still lacks."""
+    """AGREEMENT, with its status, signatures and what it still lacks (``missing``: field
+    paths; ``unsigned``: who has not signed or sealed)."""
 
+    status: str
     facts: str
     dispute_matters: str
     responsibilities: str
@@ -298,6 +326,21 @@ class AgreementOut(Out):
     signatures: list[dict[str, Any]]
     missing: list[str]
     effective_at: str | None
+
+
+class AgreementRoundOut(Out):
+    """One agreement of the case (a round, or a version of one) as listed."""
+
+    round: int
+    status: str
+    effective_at: str | None
+    voided_at: str | None
+    void_reason: str | None
+    agreement: AgreementOut
+
+
+class AgreementList(RootModel[list[AgreementRoundOut]]):
+    """Every agreement of the case, oldest first."""
 
 
 class SignatureOut(Out):

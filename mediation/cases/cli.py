@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from mediation.cases.models import Case
 from mediation.cli import main, runtime, unit_of_work
@@ -43,19 +43,20 @@ def verify(case_no: str | None) -> None:
     broken = 0
     checked = 0
     with unit_of_work() as session:
-        stmt = select(Case.id, Case.case_no, Case.version).order_by(Case.id)
+        stmt = select(Case.id, Case.report_no, Case.version, Case.case_no).order_by(Case.id)
         if case_no:
-            stmt = stmt.where(Case.case_no == case_no)
+            stmt = stmt.where(or_(Case.case_no == case_no, Case.report_no == case_no))
         rows = session.execute(stmt).all()
         if case_no and not rows:
             click.echo(f"error: no case {case_no}", err=True)
             sys.exit(2)
-        for case_id, number, version in rows:
-            report = verify_case(session, case_id, number, version)
+        for case_id, report_no, version, number in rows:
+            report = verify_case(session, case_id, report_no, version)
             checked += 1
             if not report.valid:
                 broken += 1
-                click.echo(f"BROKEN {number}: event {report.broken_seq}: {report.reason}")
+                name = f"{number} ({report_no})" if number else report_no
+                click.echo(f"BROKEN {name}: event {report.broken_seq}: {report.reason}")
     click.echo(f"{checked} case(s) checked, {broken} broken")
     sys.exit(1 if broken else 0)
 

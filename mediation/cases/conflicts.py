@@ -4,6 +4,10 @@ Mediators are neighbours. When a case gets a new handler the engine looks for li
 see: the same address as a party, the same surname and building, or an earlier case in which
 the mediator and a party of this case were both parties. These are warnings, not refusals:
 the parties may still accept the mediator, and ``reassign`` records why one stepped aside.
+
+A mediator who *is* a party of the case (the same name and the same address) is refused: no
+one mediates their own dispute. The same name at another or an unknown address is a warning
+(namesakes are common).
 """
 
 from __future__ import annotations
@@ -36,6 +40,21 @@ SAME_BUILDING = N_("调解员%(mediator)s与当事人%(party)s同姓且住同一
 EARLIER_CASE = N_("调解员%(mediator)s曾与当事人%(party)s同为案件%(case_no)s的当事人")
 
 
+SAME_NAME = N_("调解员%(mediator)s与当事人%(party)s同名，如系本人或其近亲属应当回避")
+
+
+def refusal_as_party(case: Case, mediator: User) -> Msg | None:
+    """Why ``mediator`` may not handle ``case``: they are one of its parties (same name and
+    same address); None otherwise."""
+    home = _norm(mediator.address)
+    for party in case.parties:
+        if (mediator.full_name and party.kind == "person" and party.name == mediator.full_name
+                and home and home == _norm(party.address)):
+            return msg("%(mediator)s是本案当事人，应当回避，不能承办本案",
+                       mediator=mediator.display_name)
+    return None
+
+
 def find_conflicts(session: Session, case: Case, mediator: User) -> list[Msg]:
     """Warnings about links between ``mediator`` and the parties of ``case``."""
     warnings: list[Msg] = []
@@ -44,7 +63,9 @@ def find_conflicts(session: Session, case: Case, mediator: User) -> list[Msg]:
     building = building_of(home)
     for party in case.parties:
         paddr = _norm(party.address)
-        if home and paddr and home == paddr:
+        if mediator.full_name and party.kind == "person" and party.name == mediator.full_name:
+            warnings.append(msg(SAME_NAME.text, mediator=name, party=party.name))
+        elif home and paddr and home == paddr:
             warnings.append(msg(SAME_ADDRESS.text,
                                 mediator=name, party=party.name,
                                 address=party.address))

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import random
 from collections import Counter, deque
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from stdnum.cn import ric, uscc
 
 from mediation.auth.models import User
 from mediation.auth.operations import create_user, find_user
@@ -71,7 +72,20 @@ DISPUTES = [
     ("婚姻家庭", "离婚后子女探视时间争议", "双方对孩子周末探视安排意见不一，多次在小区门口争吵，影响孩子情绪。"),
 ]
 
-ORGANISATIONS = [("杭州红石板物业管理有限公司", "红石板社区物业服务中心", "沈国华", "总经理")]
+ORGANISATIONS = [("杭州红石板物业管理有限公司", "红石板社区物业服务中心", "沈国华", "总经理",
+                  "91330105MA2H2K3L4" )]
+
+
+def demo_id_number(rng: random.Random, region: str = "330105") -> str:
+    """A resident ID number with a real birth date and a right check digit (GB 11643)."""
+    born = date(rng.randint(1945, 1995), rng.randint(1, 12), rng.randint(1, 28))
+    body = f"{region}{born:%Y%m%d}{rng.randint(10, 99)}{rng.randint(0, 9)}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def demo_credit_code(base: str) -> str:
+    """``base`` (17 characters) with its GB 32100 check character."""
+    return base + uscc.calc_check_digit(base)
 
 
 class DemoRefused(Exception):
@@ -138,13 +152,13 @@ class _Walker:
                 "date": self.today(), "place": case.committee.name + "调解室",
                 "participants": [p.name for p in case.parties],
                 "summary": "双方分别陈述了事实和诉求，调解员释法明理", "outcome": "双方同意协商解决"})
-        if "agreement_in_force" in tdef.guards:
+        if "agreement_in_force" in {g.name for g in tdef.guards}:
             if self.rng.random() < 0.2 and ORAL_AGREEMENT in definition.actions:
                 self.act(case, ORAL_AGREEMENT, actor, {
                     "content": "双方口头约定由被申请人三日内修复并当面致歉", "date": self.today()})
             else:
                 self.sign(case, actor)
-        if "follow_up_performed" in tdef.guards:
+        if "follow_up_performed" in {g.name for g in tdef.guards}:
             if CONFIRMATION in definition.actions and case.id % 2:
                 self.act(case, CONFIRMATION, actor, {
                     "court": "杭州市拱墅区人民法院", "applied_on": self.today()})
@@ -164,9 +178,10 @@ class _Walker:
             "performance_place": case.committee.name + "人民调解委员会",
             "performance_deadline": due,
             "recorder": self.rng.choice(["林小红", "高文静", "梁德明"]),
-            "terms": [{"obligor": str(debtor.id), "content": "向对方当面赔礼道歉，并停止侵害、消除影响",
-                       "due_date": due},
-                      {"obligor": str(debtor.id), "content": "一次性支付补偿款",
+            "terms": [{"obligor": str(debtor.id), "obligee": str(parties[0].id),
+                       "content": "向对方当面赔礼道歉，并停止侵害、消除影响", "due_date": due},
+                      {"obligor": str(debtor.id), "obligee": str(parties[0].id),
+                       "content": "一次性支付补偿款",
                        "amount": str(self.rng.choice([800, 1500, 2000, 3600])) + ".00",
                        "due_date": due}],
         }, actor=actor, now=self.tick())
@@ -176,6 +191,8 @@ class _Walker:
                           signed_at=self.now, actor=actor, now=self.now)
         add_signature(self.session, self.rt.engine, case.id, signer="mediator",
                       method="signature", signed_at=self.now, actor=actor, now=self.now)
+        add_signature(self.session, self.rt.engine, case.id, signer="committee",
+                      method="seal", signed_at=self.now, actor=actor, now=self.now)
 
     def fire(self, case: Case, definition: Definition, trigger: str) -> bool:
         """Fire ``trigger`` as the first user who may; False if nobody may."""
@@ -233,18 +250,19 @@ def fill(rt: Runtime, count: int, seed: int = 2026) -> str:
             a, b = rng.sample(PEOPLE, 2)
             addr = reporter.org_unit.parent.name if reporter.org_unit.parent else ""
             parties: list[dict[str, Any]] = [
-                {"role": "applicant", "kind": "person", "name": a, "sex": rng.choice("男女"),
-                 "birth_year": rng.randint(1945, 1995), "ethnicity": "汉族",
+                # sex and year of birth come from the ID number
+                {"role": "applicant", "kind": "person", "name": a, "ethnicity": "汉族",
                  "occupation": rng.choice(["退休职工", "个体经营", "教师", "公司职员"]),
                  "address": f"{addr}{rng.randint(1, 20)}幢{rng.randint(1, 4)}单元{rng.randint(1, 6)}0{rng.randint(1, 4)}室",
                  "phone": f"13{rng.randint(100000000, 999999999)}",
-                 "id_number": f"330105{rng.randint(1950, 1995)}0{rng.randint(1, 9)}1{rng.randint(0, 9)}{rng.randint(1000, 9999)}"},
+                 "id_number": demo_id_number(rng)},
             ]
             if category == "物业":
-                org_name, address, rep, rep_title = ORGANISATIONS[0]
+                org_name, address, rep, rep_title, code = ORGANISATIONS[0]
                 parties.append({"role": "respondent", "kind": "organization", "name": org_name,
                                 "address": address, "legal_representative": rep,
-                                "representative_title": rep_title, "phone": "057188001234"})
+                                "representative_title": rep_title, "phone": "057188001234",
+                                "credit_code": demo_credit_code(code)})
             else:
                 parties.append({"role": "respondent", "kind": "person", "name": b,
                                 "sex": rng.choice("男女"), "birth_year": rng.randint(1950, 2000),

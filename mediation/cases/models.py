@@ -43,6 +43,17 @@ CATEGORIES = tuple(CATEGORY_LABELS)
 PARTY_ROLES = ("applicant", "respondent", "third_party")
 PARTY_KINDS = ("person", "organization")
 SIGN_METHODS = ("signature", "seal", "fingerprint")
+# Who acts for a party: an agent it appointed (委托代理人) or a guardian (监护人, 法定代理人).
+AGENT_KINDS = ("agent", "guardian")
+# An agreement version: a draft (content may change; once someone signed, a change makes a new
+# version), in force (every party, the mediator and the committee's seal recorded), voided (a
+# breach ended it; kept on record) or superseded (a later version of the same round replaced
+# it before it took effect; its signatures are void, it is kept on record).
+AGREEMENT_STATUSES = ("draft", "in_force", "voided", "superseded")
+CURRENT_AGREEMENT = ("draft", "in_force")
+# The signers that are not parties: the mediator, and the committee (its seal).
+MEDIATOR = "mediator"
+COMMITTEE = "committee"
 # The words every page, list and message uses for these values (never colour alone).
 RISK_LABELS = {"low": N_("一般"), "medium": N_("较急"), "high": N_("可能激化")}
 PARTY_ROLE_LABELS = {"applicant": N_("申请人"), "respondent": N_("被申请人"),
@@ -63,7 +74,11 @@ class Case(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_no: Mapped[str] = mapped_column(String(80), unique=True)
+    # Given when the whistle is blown; never changes.
+    report_no: Mapped[str] = mapped_column(String(80), unique=True)
+    # The committee's official number, given when the case is accepted for mediation (the
+    # definition says which states accept); None for a report never accepted.
+    case_no: Mapped[str | None] = mapped_column(String(80), unique=True)
     workflow: Mapped[str] = mapped_column(String(60))
     definition_version: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(60), index=True)
@@ -86,6 +101,8 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the case first entered a state that accepts it for mediation (and got its case_no).
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     grid: Mapped[OrgUnit] = relationship(foreign_keys=[grid_id], lazy="joined")
     committee: Mapped[OrgUnit] = relationship(foreign_keys=[committee_id])
@@ -93,10 +110,20 @@ class Case(Base):
     reporter: Mapped[User | None] = relationship(foreign_keys=[reporter_id])
     parties: Mapped[list[Party]] = relationship(
         back_populates="case", order_by="Party.position", cascade="all, delete-orphan")
-    # The agreement of the current round of mediation; one voided by a breach stays on file.
+    # The agreement of the current round of mediation (a draft or in force); voided and
+    # superseded versions stay on file (``agreements``).
     agreement: Mapped[Agreement | None] = relationship(
-        primaryjoin="and_(Agreement.case_id == Case.id, Agreement.voided_at.is_(None))",
+        primaryjoin="and_(Agreement.case_id == Case.id, "
+                    "Agreement.status.in_(('draft', 'in_force')))",
         uselist=False, viewonly=True)
+    # Every agreement version ever made, oldest first.
+    agreements: Mapped[list[Agreement]] = relationship(
+        order_by="Agreement.id", viewonly=True)
+
+    @property
+    def number(self) -> str:
+        """The number to show: the case number once accepted, else the report number."""
+        return self.case_no or self.report_no
 
     def _overdue(self, now: datetime) -> bool:
         return self.overdue_at is not None or (self.due_at is not None and self.due_at < now)
@@ -110,7 +137,7 @@ class Case(Base):
     is_overdue = hybrid_method(_overdue, _overdue_clause)
 
     def __repr__(self) -> str:
-        return f"<Case {self.case_no} {self.state} v{self.version}>"
+        return f"<Case {self.number} {self.state} v{self.version}>"
 
 
 class Party(Base):
@@ -132,19 +159,53 @@ class Party(Base):
     employer: Mapped[str] = mapped_column(String(100), default="")
     legal_representative: Mapped[str] = mapped_column(String(60), default="")
     representative_title: Mapped[str] = mapped_column(String(60), default="")
+    # An organisation's unified social credit code (GB 32100); public, not encrypted.
+    credit_code: Mapped[str] = mapped_column(String(18), default="")
     phone_enc: Mapped[str | None] = mapped_column(Text)
     id_number_enc: Mapped[str | None] = mapped_column(Text)
 
     case: Mapped[Case] = relationship(back_populates="parties")
+    agents: Mapped[list[PartyAgent]] = relationship(
+        order_by="PartyAgent.position", cascade="all, delete-orphan")
+
+
+class PartyAgent(Base):
+    """Who acts for a party: an appointed agent (委托代理人, with the authority given) or a
+    guardian (监护人, with the relation)."""
+
+    __tablename__ = "party_agents"
+    __table_args__ = (CheckConstraint("kind IN ('agent', 'guardian')", name="agent_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100))
+    relation: Mapped[str] = mapped_column(String(60), default="")  # 父亲, 律师, 员工 ...
+    authority: Mapped[str] = mapped_column(String(200), default="")  # 特别授权 ...
+    phone_enc: Mapped[str | None] = mapped_column(Text)
 
 
 class Agreement(Base):
-    """The written people's mediation agreement (人民调解协议书) of a case."""
+    """One version of the written people's mediation agreement (人民调解协议书) of a case.
+
+    A round of mediation has one agreement; a breach voids it and the next round makes a new
+    one. Within a round, a change after someone signed makes a new version and supersedes the
+    old one, which is kept with its signatures: nothing once signed is overwritten.
+    """
 
     __tablename__ = "agreements"
+    __table_args__ = (
+        UniqueConstraint("case_id", "round", "version"),
+        CheckConstraint("status IN ('draft', 'in_force', 'voided', 'superseded')",
+                        name="agreement_status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
     facts: Mapped[str] = mapped_column(Text, default="")
     dispute_matters: Mapped[str] = mapped_column(Text, default="")
     responsibilities: Mapped[str] = mapped_column(Text, default="")
@@ -155,9 +216,13 @@ class Agreement(Base):
     recorder: Mapped[str] = mapped_column(String(60), default="")
     revision: Mapped[int] = mapped_column(Integer, default=1)
     mediator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The latest of the parties' signatures, the mediator's and the seal (art. 29): when the
+    # people really signed, not when it was typed in.
     effective_at: Mapped[datetime | None] = mapped_column(DateTime)
-    # Set when a breach sends the case back to mediation: a new round needs a new agreement.
+    # When and why it stopped counting: a breach (voided) or a later version (superseded).
     voided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    void_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     case: Mapped[Case] = relationship()
@@ -169,7 +234,7 @@ class Agreement(Base):
 
 
 class AgreementTerm(Base):
-    """A numbered term: who owes what, by when."""
+    """A numbered term: who owes what to whom, how much, by when (parties by id)."""
 
     __tablename__ = "agreement_terms"
 
@@ -177,13 +242,15 @@ class AgreementTerm(Base):
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     obligor: Mapped[str] = mapped_column(String(100))
+    obligee: Mapped[str] = mapped_column(String(100), default="")
     content: Mapped[str] = mapped_column(Text)
-    amount: Mapped[str | None] = mapped_column(String(40))
+    amount: Mapped[str | None] = mapped_column(String(40))  # yuan, "2000.00"
     due_date: Mapped[date | None] = mapped_column(Date)
 
 
 class Signature(Base):
-    """A party's or the mediator's signature, seal or fingerprint on the agreement."""
+    """A party's or the mediator's signature, seal or fingerprint on the agreement, or the
+    committee's seal; ``signed_at`` is when it was really made."""
 
     __tablename__ = "signatures"
     __table_args__ = (
@@ -193,7 +260,7 @@ class Signature(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), index=True)
-    signer: Mapped[str] = mapped_column(String(40))  # a party id, or "mediator"
+    signer: Mapped[str] = mapped_column(String(40))  # a party id, "mediator" or "committee"
     party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     method: Mapped[str] = mapped_column(String(20))

@@ -1,5 +1,6 @@
-"""Changes to cases outside the trigger/action path: the written agreement and its
-signatures, idempotent creation, and revealing a party's full personal numbers.
+"""Changes to cases outside the trigger/action path: idempotent creation with the parties
+checked, and revealing a party's full personal numbers. The written agreement and its
+signatures are in :mod:`mediation.cases.agreements` (re-exported here).
 
 Like the engine, these flush and record but never commit.
 """
@@ -8,28 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mediation.auth.models import User
-from mediation.cases import permissions
-from mediation.cases.models import (
-    Agreement,
-    AgreementTerm,
-    Case,
-    IdempotencyKey,
-    Party,
-    PiiAccess,
-    Signature,
-)
-from mediation.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from mediation.i18n import Label, msg
-from mediation.timeutil import iso, utcnow
-from mediation.workflow.builtins import AGREEMENT_PARTS, agreement_gaps, missing_signers
+from mediation.cases.agreements import add_signature, digest, save_agreement
+from mediation.cases.dates import china_today
+from mediation.cases.identity import IdentityError, check_credit_code, check_id_number, sex_of
+from mediation.cases.models import Case, IdempotencyKey, Party, PiiAccess
+from mediation.errors import FieldError, ValidationFailed
+from mediation.i18n import msg
+from mediation.timeutil import utcnow
 from mediation.workflow.engine import Engine
+
+__all__ = ["add_signature", "agreement_digest", "check_parties", "create_case",
+           "request_fingerprint", "reveal_party", "save_agreement"]
+
+agreement_digest = digest
 
 
 def request_fingerprint(body: Any) -> str:
@@ -57,10 +56,11 @@ def create_case(session: Session, engine: Engine, body: dict[str, Any], *, actor
             case = session.get(Case, prior.case_id)
             assert case is not None
             return case, False
+    parties = check_parties(body.get("parties") or [], today=china_today(now))
     outcome = engine.start_case(
         session, workflow=body["workflow"], grid_code=body["grid"], category=body["category"],
         risk_level=body["risk_level"], title=body["title"],
-        description=body.get("description") or "", parties=body.get("parties") or [],
+        description=body.get("description") or "", parties=parties,
         source=body.get("source") or "whistle", actor=actor, now=now)
     if idempotency_key:
         session.add(IdempotencyKey(user_id=actor.id, key=idempotency_key,
@@ -69,142 +69,50 @@ def create_case(session: Session, engine: Engine, body: dict[str, Any], *, actor
     return outcome.case, True
 
 
-def _agreement_scope(session: Session, engine: Engine, case_id: int, actor: User) -> Case:
-    """Lock the case and check the actor may work on its agreement now."""
-    case = engine.lock_case(session, case_id)
-    if not permissions.can_see(actor, case):
-        raise NotFound(msg("案件不存在或无权查看"))
-    definition = engine.definition(session, case)
-    rule = definition.agreement
-    if rule is None or case.state not in rule.states:
-        raise Conflict(msg("案件当前状态为“%(state)s”，不能制作或签署协议",
-                           state=definition.state(case.state).label))
-    refusal = permissions.refusal(definition, rule.roles, case, actor, "agreement")
-    if refusal is not None:
-        raise Forbidden(refusal)
-    return case
-
-
-def save_agreement(session: Session, engine: Engine, case_id: int, data: dict[str, Any], *,
-                   actor: User, now: datetime | None = None) -> Agreement:
-    """Replace the agreement draft. Signatures on an earlier draft are void (the text they
-    signed is gone); an agreement in force cannot change."""
-    now = now or utcnow()
-    case = _agreement_scope(session, engine, case_id, actor)
-    agreement = case.agreement
-    parties = {str(p.id): p for p in case.parties}
-    names = {p.name: p for p in case.parties}
-    errors = []
-    for i, term in enumerate(data.get("terms") or []):
-        obligor = str(term.get("obligor", ""))
-        if obligor not in parties and obligor not in names:
-            errors.append(FieldError(f"terms.{i}.obligor", msg("当事人“%(party)s”不属于本案", party=obligor)))
+def check_parties(parties: list[dict[str, Any]], *, today: date,
+                  prefix: str = "parties") -> list[dict[str, Any]]:
+    """The parties with their numbers checked and normalised: a person's resident ID number
+    (check digit, birth date, region code) agreeing with the sex and birth year given (which it
+    fills in when missing); an organisation's unified social credit code. Raises 422 naming
+    each wrong field (``parties.1.id_number``)."""
+    errors: list[FieldError] = []
+    out = []
+    for i, given in enumerate(parties):
+        p = dict(given)
+        path = f"{prefix}.{i}"
+        if p.get("birth_year") is not None and p["birth_year"] > today.year:
+            errors.append(FieldError(f"{path}.birth_year", msg("出生年份不能晚于今年")))
+        number = p.get("id_number")
+        if number and p.get("kind", "person") == "organization":
+            errors.append(FieldError(f"{path}.id_number", msg(
+                "单位当事人请填写统一社会信用代码（credit_code），不填身份证号码")))
+        elif number:
+            try:
+                number = check_id_number(number, today=today)
+            except IdentityError as exc:
+                errors.append(FieldError(f"{path}.id_number", exc.reason))
+            else:
+                p["id_number"] = number
+                born, sex = int(number[6:10]), sex_of(number)
+                if p.get("birth_year") not in (None, born):
+                    errors.append(FieldError(f"{path}.birth_year", msg(
+                        "与身份证号码中的出生年份（%(year)s）不符", year=born)))
+                if p.get("sex") not in (None, "", sex):
+                    errors.append(FieldError(f"{path}.sex", msg(
+                        "与身份证号码中的性别（%(sex)s）不符", sex=sex)))
+                p["birth_year"], p["sex"] = born, sex
+        code = p.get("credit_code")
+        if code and p.get("kind", "person") != "organization":
+            errors.append(FieldError(f"{path}.credit_code", msg("只有单位当事人才有统一社会信用代码")))
+        elif code:
+            try:
+                p["credit_code"] = check_credit_code(code)
+            except IdentityError as exc:
+                errors.append(FieldError(f"{path}.credit_code", exc.reason))
+        out.append(p)
     if errors:
         raise ValidationFailed(errors=errors)
-    if agreement is not None and agreement.effective_at is not None:
-        raise Conflict(msg("协议已生效，不能再修改"))
-    voided = 0
-    if agreement is None:
-        agreement = Agreement(case=case, copies=len(case.parties) + 1, revision=0)
-        session.add(agreement)
-        session.flush()
-        session.expire(case, ["agreement"])
-    else:
-        voided = len(agreement.signatures)
-        agreement.signatures.clear()
-        agreement.terms.clear()
-        session.flush()
-    agreement.facts = data.get("facts") or ""
-    agreement.dispute_matters = data.get("dispute_matters") or ""
-    agreement.responsibilities = data.get("responsibilities") or ""
-    agreement.performance_method = data.get("performance_method") or ""
-    agreement.performance_place = data.get("performance_place") or ""
-    agreement.performance_deadline = data.get("performance_deadline")
-    agreement.copies = data.get("copies") or len(case.parties) + 1
-    agreement.recorder = data.get("recorder") or ""
-    agreement.revision += 1
-    agreement.mediator_id = case.assignee_id
-    agreement.updated_at = now
-    for i, term in enumerate(data.get("terms") or []):
-        obligor = str(term["obligor"])
-        party = parties.get(obligor) or names[obligor]
-        agreement.terms.append(AgreementTerm(
-            position=i, obligor=str(party.id), content=term["content"],
-            amount=term.get("amount"), due_date=term.get("due_date")))
-    session.flush()
-    engine.record(session, case, "agreement", "save_draft", actor, {
-        "revision": agreement.revision, "terms": len(agreement.terms),
-        "copies": agreement.copies, "digest": agreement_digest(agreement),
-        **({"voided_signatures": voided} if voided else {})}, now)
-    return agreement
-
-
-def agreement_digest(agreement: Agreement) -> str:
-    """A hash of the agreement's text, recorded in the trail with each draft and signature."""
-    body = {
-        "facts": agreement.facts, "dispute_matters": agreement.dispute_matters,
-        "responsibilities": agreement.responsibilities,
-        "performance_method": agreement.performance_method,
-        "performance_place": agreement.performance_place,
-        "performance_deadline": _d(agreement.performance_deadline),
-        "copies": agreement.copies,
-        "terms": [[t.obligor, t.content, t.amount, _d(t.due_date)] for t in agreement.terms],
-    }
-    return request_fingerprint(body)
-
-
-def _d(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def add_signature(session: Session, engine: Engine, case_id: int, *, signer: str, method: str,
-                  signed_at: datetime, actor: User, now: datetime | None = None) -> Signature:
-    """Record that a party (by id) or the mediator signed, sealed or put a fingerprint.
-
-    The last signature puts the agreement in force (its effective date starts the 30-day
-    judicial-confirmation window).
-    """
-    now = now or utcnow()
-    case = _agreement_scope(session, engine, case_id, actor)
-    agreement = case.agreement
-    if agreement is None:
-        raise Conflict(msg("尚未制作调解协议"))
-    if agreement.effective_at is not None:
-        raise Conflict(msg("协议已生效，不能再修改"))
-    gaps = agreement_gaps(agreement)
-    if gaps:
-        parts = [AGREEMENT_PARTS[g] for g in gaps]
-        raise Conflict(msg("协议尚不完整（%(missing)s），请补全后再签署", missing=Label(
-            "、".join(p.zh for p in parts), ", ".join(p.en for p in parts))))
-    if signed_at > now + timedelta(minutes=5):
-        raise ValidationFailed(errors=[FieldError("signed_at", msg("签署时间不能晚于现在"))])
-    party: Party | None = None
-    user_id = None
-    if signer == "mediator":
-        if case.assignee_id is None:
-            raise Conflict(msg("案件尚无承办调解员，无法代表调解员签名"))
-        user_id = case.assignee_id
-    else:
-        party = next((p for p in case.parties if str(p.id) == str(signer)), None)
-        if party is None:
-            raise ValidationFailed(errors=[FieldError("signer", msg("当事人“%(party)s”不属于本案",
-                                                                     party=signer))])
-    if any(s.signer == str(signer) for s in agreement.signatures):
-        raise Conflict(msg("该方已签名"))
-    signature = Signature(signer=str(signer), party_id=party.id if party else None,
-                          user_id=user_id, method=method, signed_at=signed_at,
-                          recorded_by=actor.id, recorded_at=now)
-    agreement.signatures.append(signature)
-    session.flush()
-    complete = not missing_signers(agreement)
-    if complete:
-        agreement.effective_at = now
-    engine.record(session, case, "signature", "sign", actor, {
-        "signer": str(signer), "name": party.name if party else "调解员", "method": method,
-        "signed_at": iso(signed_at), "revision": agreement.revision,
-        "digest": agreement_digest(agreement), **({"in_force": True} if complete else {})},
-        now)
-    return signature
+    return out
 
 
 def reveal_party(session: Session, engine: Engine, party: Party, *, actor: User,

@@ -6,9 +6,9 @@ common searches, two characters long (a surname, 漏水, 物业): a pattern shor
 characters yields no trigram to look up. (``pg_trgm`` does index Chinese in a ``C.UTF-8``
 database: its trigrams of 楼上卫生间 are hashed multibyte trigrams; the limit is the length.)
 
-So the index holds *bigrams*: each run of letters and digits of a case's title, description
-and case number becomes its overlapping two-character pieces (楼上卫生间 → 楼上 上卫 卫生 生间),
-and a query becomes, per run of two or more characters, the *phrase* of its bigrams
+So the index holds *bigrams*: each run of letters and digits of a case's title, description,
+case number and report number becomes its overlapping two-character pieces (楼上卫生间 →
+楼上 上卫 卫生 生间), and a query becomes, per run of two or more characters, the *phrase* of its bigrams
 (卫生间 → "卫生 生间": the two pieces next to each other), which matches exactly the texts
 holding that run. Runs are AND-ed; the literal ``LIKE`` of the whole query is then checked on
 the few candidates, so the result is exactly what a ``LIKE`` scan gives, without the scan. A
@@ -22,7 +22,7 @@ query with no run of two characters (one character) falls back to the scan.
   queries are phrases of ``<->``, made in SQL by ``mediation_gram_query`` so that the text and
   the query are cut by the same rules.
 
-The triggers fire on insert and on changes of the title, description or case number only:
+The triggers fire on insert and on changes of the title, description or numbers only:
 transitions do not touch the index. :func:`ensure_index` makes all this (idempotently, filling
 the index from existing cases when it is new); ``mediation db upgrade`` and ``create_all``
 call it. These objects are not models: migrations leave them alone (:data:`PREFIX`).
@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection
 # Tables, triggers and functions of the index start with this; migrations ignore them.
 PREFIX = "case_search"
 # What the index covers (the columns of ``cases``).
-COLUMNS = ("title", "description", "case_no")
+COLUMNS = ("title", "description", "case_no", "report_no")
 _RUN = re.compile(r"[^\W_]+")
 
 

@@ -66,7 +66,7 @@ def common(src: CaseSources) -> dict[str, Any]:
     return {
         "committee": committee_name(case),
         "committee_short": case.committee.short_name,
-        "case_no": case.case_no,
+        "case_no": case.number,
         "title": case.title,
         "category": case.category,
         "grid": case.grid.name,
@@ -167,7 +167,7 @@ def agreement(src: CaseSources) -> dict[str, Any]:
     """人民调解协议书 (art. 28–29): parties (no ID numbers), facts, matters in dispute,
     responsibilities, numbered terms, performance, copies, signature blocks, effective date."""
     case = src.case
-    agr = case.agreement
+    agr = src.agreement()
     if agr is None:
         return {**common(src), "present": False}
     at = _reference_date(src)
@@ -210,6 +210,11 @@ def agreement(src: CaseSources) -> dict[str, Any]:
         "confirmation_until": cn_date(deadline),
         "date": cn_date(effective),
         "revision": agr.revision,
+        # draft (a copy for signing on paper: blank signature blocks), in_force, voided
+        "status": "voided" if agr.status in ("voided", "superseded") else agr.status,
+        "for_signing": agr.effective_at is None,
+        "voided_on": cn_date(agr.voided_at) if agr.voided_at else "",
+        "void_reason": agr.void_reason,
     }
 
 

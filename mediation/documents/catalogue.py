@@ -113,8 +113,14 @@ def _transition(src: Any, args: dict[str, Any]) -> bool:
 
 @condition("agreement_signed")
 def _agreement_signed(src: Any, _args: dict[str, Any]) -> bool:
-    """A complete written agreement signed by every party and the mediator."""
+    """A written agreement that took effect (in force, or voided by a later breach)."""
     return src.agreement_signed()
+
+
+@condition("agreement_ready")
+def _agreement_ready(src: Any, _args: dict[str, Any]) -> bool:
+    """A written agreement signed, or complete enough to print as a copy for signing."""
+    return src.agreement_ready()
 
 
 # -- loading ------------------------------------------------------------------------------------

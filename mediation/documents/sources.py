@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mediation.auth.models import User
-from mediation.cases.models import Case, Party
+from mediation.cases.models import Agreement, Case, Party
 from mediation.security import FieldCipher
 from mediation.stats.queries import Definitions
 from mediation.workflow.definition import Definition
@@ -183,24 +183,31 @@ class CaseSources:
             self.pii_used.add((party.id, "id_number"))
         return value or ""
 
-    def agreement_signed(self) -> bool:
-        """A complete written agreement signed by every party and the mediator."""
-        agreement = self.case.agreement
-        if agreement is None:
-            return False
-        from mediation.workflow.builtins import agreement_gaps, missing_signers
+    def agreement(self) -> Agreement | None:
+        """The written agreement to print: the current round's (a draft or in force), else
+        the last one a breach voided (kept on record)."""
+        return self.case.agreement or next(
+            (a for a in reversed(self.case.agreements) if a.status == "voided"), None)
 
-        return not agreement_gaps(agreement) and not missing_signers(agreement)
+    def agreement_signed(self) -> bool:
+        """A written agreement that took effect (in force, or in force until a breach)."""
+        agreement = self.agreement()
+        return agreement is not None and agreement.effective_at is not None
+
+    def agreement_ready(self) -> bool:
+        """A written agreement that can be printed: signed, or complete enough to print as a
+        copy for signing on paper."""
+        from mediation.cases.agreements import gaps
+
+        agreement = self.agreement()
+        return agreement is not None and (agreement.effective_at is not None
+                                          or not gaps(agreement))
 
     def effective_at(self) -> datetime | None:
-        """When the agreement took effect: its last signature."""
-        agreement = self.case.agreement
-        if agreement is None:
-            return None
-        if agreement.effective_at:
-            return agreement.effective_at
-        times = [s.signed_at for s in agreement.signatures]
-        return max(times) if times else None
+        """When the agreement took effect: the latest of the parties' signatures, the
+        mediator's and the seal (art. 29), as really made."""
+        agreement = self.agreement()
+        return agreement.effective_at if agreement is not None else None
 
     def accepted_event(self) -> Event | None:
         """The first transition into a mediation state (the case's acceptance)."""
@@ -217,7 +224,7 @@ class CaseSources:
 
     def mediator(self) -> str:
         """The mediator to print: the agreement's, else the handler, else the last assigned."""
-        agreement = self.case.agreement
+        agreement = self.agreement()
         if agreement is not None and agreement.mediator is not None:
             return agreement.mediator.display_name
         if self.case.assignee is not None:

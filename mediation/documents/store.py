@@ -190,7 +190,7 @@ def _log_pii(session: Session, src: CaseSources, name: str, actor: User | None) 
 
 def _meta(row: RenderedDocument, spec: DocumentSpec, case: Case, rendered: bool) -> DocumentMeta:
     return DocumentMeta(
-        document=row.document, title=spec.title, case_no=case.case_no,
+        document=row.document, title=spec.title, case_no=case.number,
         filename=f"{spec.name}-{case.id}.pdf",
         verification_code=row.verification_code if spec.verify else None,
         data_hash=row.data_hash, pdf_sha256=row.pdf_sha256, pages=row.pages, size=row.size,
@@ -274,7 +274,7 @@ def ensure_rendered(session: Session, runtime_or_cipher: HasCipher | FieldCipher
     try:
         render_case_document(session, runtime_or_cipher, case, name, public_url=public_url)
     except Conflict:
-        log.info("case %s has no %s yet: not rendered", case.case_no, name)
+        log.info("case %s has no %s yet: not rendered", case.number, name)
         return False
     return True
 

@@ -27,9 +27,13 @@ from mediation.documents.sources import CaseSources
 from mediation.workflow.models import Event
 
 EVENT_KINDS = {"created": "创建", "transition": "流转", "action": "登记事项",
-               "agreement": "协议草稿", "signature": "签名", "remind": "提醒",
-               "overdue": "超期", "system": "系统"}
+               "agreement": "协议", "signature": "签名", "party": "当事人",
+               "remind": "提醒", "overdue": "超期", "system": "系统"}
 ENGINE_EVENTS = {("agreement", "save_draft"): "保存协议草稿",
+                 ("agreement", "new_version"): "协议签署后修改（新版本）",
+                 ("agreement", "void"): "协议因未履行作废",
+                 ("party", "update_party"): "修改当事人信息",
+                 ("party", "add_party"): "追加当事人",
                  ("signature", "sign"): "协议签署",
                  ("remind", "deadline"): "期限提醒",
                  ("overdue", "deadline"): "办理超期",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mediation.cases.models import Case
@@ -23,7 +23,7 @@ def verify_code(session: Session, code: str) -> dict[str, Any]:
     """
     canonical = normalise_code(code or "")
     row = session.execute(
-        select(RenderedDocument, Case.case_no)
+        select(RenderedDocument, func.coalesce(Case.case_no, Case.report_no))
         .join(Case, Case.id == RenderedDocument.case_id)
         .where(RenderedDocument.verification_code == canonical)).first()
     if row is None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mediation.auth.models import User
 from mediation.cases.models import Case
-from mediation.workflow.models import Event
+from mediation.workflow.models import Event, EventKind, EventName
 from mediation.workflow.registry import effect
 
 log = logging.getLogger(__name__)
@@ -25,13 +25,11 @@ log = logging.getLogger(__name__)
 @effect("void_agreement", inline=True)
 def void_agreement(session: Session, engine: Any, case: Case, event: Event,
                    params: dict[str, Any], actor: User | None, now: datetime) -> None:
-    """Set aside the agreement of the round that just ended (a breach sends the case back to
-    mediation): it stays on file, and the next round needs an agreement of its own."""
-    agreement = case.agreement
-    if agreement is not None:
-        agreement.voided_at = now
-        session.flush()
-        session.expire(case, ["agreement"])
+    """Void the agreement of the round that just ended (a breach sends the case back to
+    mediation): it stays on file with when and why, and the next round needs its own."""
+    from mediation.cases.agreements import void_agreement as void
+
+    void(session, engine, case, str(event.data.get("reason") or ""), actor, now)
 
 
 @effect("open_case", inline=True, params=("workflow",))
@@ -53,5 +51,6 @@ def open_case(session: Session, engine: Any, case: Case, event: Event, params: d
         session, workflow=params["workflow"], grid_code=case.grid.code, category=case.category,
         risk_level=case.risk_level, title=case.title, description=case.description,
         parties=parties, source="consultation", actor=actor, now=now, origin=case)
-    engine.record(session, case, "system", "opened_case", actor,
-                  {"case_no": opened.case.case_no, "case_id": opened.case.id}, now)
+    engine.record(session, case, EventKind.SYSTEM, EventName.OPENED_CASE, actor,
+                  {"case_no": opened.case.number, "report_no": opened.case.report_no,
+                   "case_id": opened.case.id}, now)

@@ -234,7 +234,8 @@ def period_figures(session: Session, definitions: Definitions, *, org: OrgUnit,
     if start is not None:
         alive.append(or_(Case.closed_at.is_(None), Case.closed_at >= start))
     rows = session.execute(
-        select(Case.id, Case.case_no, Case.title, Case.workflow, Case.definition_version,
+        select(Case.id, func.coalesce(Case.case_no, Case.report_no).label("case_no"),
+               Case.title, Case.workflow, Case.definition_version,
                Case.state, Case.category, Case.source, Case.risk_level, Case.created_at,
                Case.closed_at)
         .where(*alive).order_by(Case.created_at, Case.id)).all()

@@ -28,11 +28,14 @@ _LAST_LINK = (select(_EVENTS.c.seq, _EVENTS.c.hash)
 _INSERT = insert(_EVENTS)
 
 
-def canonical(case_no: str, seq: int, at: datetime, actor: str, kind: str, name: str,
-              from_state: str | None, to_state: str | None, data: dict[str, Any]) -> bytes:
-    """The bytes an event's hash covers."""
-    body = {"case": case_no, "seq": seq, "at": iso(at), "actor": actor, "kind": kind,
-            "name": name, "from": from_state, "to": to_state, "data": data}
+def canonical(case_ref: str, seq: int, at: datetime, actor: str, kind: str, name: str,
+              from_state: str | None, to_state: str | None, data: dict[str, Any],
+              handler: str | None = None) -> bytes:
+    """The bytes an event's hash covers (``case_ref``: the case's report number, which never
+    changes)."""
+    body = {"case": case_ref, "seq": seq, "at": iso(at), "actor": actor, "kind": str(kind),
+            "name": str(name), "from": from_state, "to": to_state, "data": data,
+            "handler": handler}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -46,20 +49,22 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, ensure_ascii=False, default=str))
 
 
-def append_event(session: Session, *, case_id: int, case_no: str, at: datetime, actor: str,
+def append_event(session: Session, *, case_id: int, case_ref: str, at: datetime, actor: str,
                  kind: str, name: str, from_state: str | None = None,
-                 to_state: str | None = None, data: dict[str, Any] | None = None) -> Event:
+                 to_state: str | None = None, data: dict[str, Any] | None = None,
+                 handler: str | None = None) -> Event:
     """Append an event to a case's chain. The caller holds the case's lock."""
     conn = session.connection()  # plain statements: no ORM layer on the hot path
     last = conn.execute(_LAST_LINK, {"b_case_id": case_id}).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     at = at.replace(tzinfo=None)
     clean = _jsonable(data or {})
-    digest = chain_hash(prev, canonical(case_no, seq, at, actor, kind, name, from_state,
-                                        to_state, clean))
+    kind, name = str(kind), str(name)
+    digest = chain_hash(prev, canonical(case_ref, seq, at, actor, kind, name, from_state,
+                                        to_state, clean, handler))
     values = {"case_id": case_id, "seq": seq, "at": at, "actor": actor, "kind": kind,
               "name": name, "from_state": from_state, "to_state": to_state, "data": clean,
-              "prev_hash": prev, "hash": digest}
+              "handler": handler, "prev_hash": prev, "hash": digest}
     # A plain INSERT (events are append-only: nothing for the ORM to track); the returned
     # object carries what was written.
     conn.execute(_INSERT, values)
@@ -94,7 +99,7 @@ def verify_events(case_id: int, case_no: str, events: list[Event],
             return ChainReport(case_id, case_no, len(events), False, ev.seq,
                                "prev_hash does not match the previous event's hash")
         digest = chain_hash(prev, canonical(case_no, ev.seq, ev.at, ev.actor, ev.kind, ev.name,
-                                            ev.from_state, ev.to_state, ev.data))
+                                            ev.from_state, ev.to_state, ev.data, ev.handler))
         if digest != ev.hash:
             return ChainReport(case_id, case_no, len(events), False, ev.seq,
                                "hash does not match the event's content")

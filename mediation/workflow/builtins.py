@@ -1,20 +1,20 @@
-"""The built-in guards, deadline anchors and field types a definition may name."""
+"""The built-in deadline anchors and field types a definition may name (the guards and facts
+of people's mediation are in mediation.cases.rules)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from mediation.auth.models import ROLE_LABELS, User
-from mediation.cases.models import Agreement
-from mediation.cases.numbering import CST
 from mediation.i18n import N_, Label, Msg, msg
-from mediation.timeutil import parse_iso, utcnow
+from mediation.timeutil import utcnow
 from mediation.workflow.definition import FieldDef
-from mediation.workflow.models import Event
-from mediation.workflow.registry import FieldContext, GuardContext, anchor, field_type, guard
+from mediation.workflow.registry import FieldContext, anchor, field_type
+
+CST = timedelta(hours=8)
 
 # The actions these guards look for. Action names, like the guards themselves, are the
 # vocabulary of people's mediation (DESIGN.md §2); states and triggers stay in the definition.
@@ -26,110 +26,10 @@ TEXT_MAX = 5000
 NAMES_MAX = 50
 
 
-def agreement_gaps(agreement: Agreement) -> list[str]:
-    """What a written agreement still lacks before it can be signed (人民调解法 art. 29)."""
-    gaps = []
-    if not agreement.facts.strip():
-        gaps.append("facts")
-    if not agreement.dispute_matters.strip():
-        gaps.append("dispute_matters")
-    if not agreement.responsibilities.strip():
-        gaps.append("responsibilities")
-    if not agreement.terms:
-        gaps.append("terms")
-    if not agreement.performance_method.strip():
-        gaps.append("performance_method")
-    return gaps
-
-
-def missing_signers(agreement: Agreement) -> list[str]:
-    """Names of the parties (and the mediator) who have not signed yet."""
-    signed = {s.signer for s in agreement.signatures}
-    missing = [p.name for p in agreement.case.parties if str(p.id) not in signed]
-    if "mediator" not in signed:
-        missing.append("调解员")
-    return missing
-
-
-def _has_action(ctx: GuardContext, action: str, since: datetime | None = None,
-                **data: Any) -> bool:
-    stmt = select(Event.data, Event.at).where(
-        Event.case_id == ctx.case.id, Event.kind == "action", Event.name == action)
-    for ev_data, at in ctx.session.execute(stmt):
-        if since is not None and at < since:
-            continue
-        if all(ev_data.get(k) == v for k, v in data.items()):
-            return True
-    return False
-
-
-AGREEMENT_PARTS = {"facts": N_("纠纷主要事实"),
-                   "dispute_matters": N_("争议事项"),
-                   "responsibilities": N_("各方当事人的责任"),
-                   "terms": N_("协议条款"),
-                   "performance_method": N_("履行方式")}
-
-
-def round_started(ctx: GuardContext) -> datetime:
-    """When the current round of mediation began: the case's creation, or the last transition
-    whose trigger voids the agreement (a breach)."""
-    voiding = [t.trigger for t in ctx.definition.transitions.values()
-               if any(e.name == "void_agreement" for e in t.effects)]
-    last = None
-    if voiding:
-        last = ctx.session.scalar(select(Event.at).where(
-            Event.case_id == ctx.case.id, Event.kind == "transition", Event.name.in_(voiding))
-            .order_by(Event.seq.desc()).limit(1))
-    return last or ctx.case.created_at
-
-
-@guard("agreement_in_force")
-def agreement_in_force(ctx: GuardContext) -> Any:
-    """A written agreement of this round, complete and signed by every party and the
-    mediator, or an oral agreement registered in this round."""
-    if _has_action(ctx, ORAL_AGREEMENT, since=round_started(ctx)):
-        return None
-    agreement = ctx.case.agreement
-    if agreement is None:
-        return msg("尚未制作书面调解协议，也未登记口头协议")
-    gaps = agreement_gaps(agreement)
-    if gaps:
-        parts = [AGREEMENT_PARTS[g] for g in gaps]
-        return msg("调解协议尚不完整：%(missing)s", missing=Label(
-            "、".join(p.zh for p in parts), ", ".join(p.en for p in parts)))
-    missing = missing_signers(agreement)
-    if missing:
-        return msg("以下各方尚未签名：%(missing)s", missing="、".join(missing))
-    return None
-
-
-@guard("follow_up_performed")
-def follow_up_performed(ctx: GuardContext) -> Any:
-    """A follow-up visit with the result ``performed`` recorded in the current state."""
-    if _has_action(ctx, FOLLOW_UP, since=ctx.case.state_entered_at, result=PERFORMED):
-        return None
-    return msg("尚未记录结果为“已履行”的回访")
-
-
 @anchor("entered")
 def entered(_session: Any, _case: Any, now: datetime) -> datetime:
     """Deadlines count from entering the state."""
     return now
-
-
-@anchor("last_performance_date")
-def last_performance_date(_session: Any, case: Any, now: datetime) -> datetime:
-    """The end of the last day by which the agreement is to be performed (China time), or
-    entering the state when no date is set (an oral agreement)."""
-    agreement = case.agreement
-    dates: list[date] = []
-    if agreement is not None:
-        dates += [t.due_date for t in agreement.terms if t.due_date]
-        if agreement.performance_deadline:
-            dates.append(agreement.performance_deadline)
-    if not dates:
-        return now
-    return datetime.combine(max(dates), time(23, 59, 59)) - CST
 
 
 def _bad(reason: Msg) -> ValueError:
@@ -149,22 +49,38 @@ def text_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
     return value
 
 
+def _day(text: str) -> date:
+    """The date of an ISO 8601 date or date-time (one with an offset taken to its China
+    date; one without is China time already)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC) + CST  # OverflowError at the ends of time
+    return value.date()
+
+
 @field_type("date")
 def date_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
-    """An ISO 8601 date (a date-time is cut to its date); stored as ``YYYY-MM-DD``."""
+    """An ISO 8601 date (a date-time is cut to its China date); stored as ``YYYY-MM-DD``.
+
+    Every date a record asks for is of something that happened (a visit, a session, an
+    application to court): on or after the day the case was reported, and not later than
+    today, in China."""
     if not isinstance(value, str):
         raise _bad(msg("日期格式不正确（应为 YYYY-MM-DD）"))
     try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        try:
-            day = parse_iso(value.strip()).date()
-        except ValueError:
-            raise _bad(msg("日期格式不正确（应为 YYYY-MM-DD）")) from None
-    # Every date a record asks for is of something that happened (a visit, a session, an
-    # application to court): not later than today in China.
+        day = _day(value.strip())
+    except (ValueError, OverflowError):
+        raise _bad(msg("日期格式不正确（应为 YYYY-MM-DD）")) from None
     if day > (utcnow() + CST).date():
         raise _bad(msg("日期不能晚于今天"))
+    if ctx.case is not None:
+        reported = (ctx.case.created_at + CST).date()
+        if day < reported:
+            raise _bad(msg("日期不能早于案件登记日（%(day)s）", day=reported.isoformat()))
     return day.isoformat()
 
 

@@ -26,11 +26,14 @@ from mediation.workflow.definition import (
     Definition,
     DefinitionError,
     Effect,
+    GuardRef,
     parse_definition,
 )
 
 # What the engine may do with a field named by ``assign`` besides taking a user from the data.
-ASSIGN_KEYWORDS = ("actor", "clear")
+ASSIGN_KEYWORDS = ("actor", "clear", "previous")
+# The field type a ``not_before`` rule compares.
+DATE_TYPE = "date"
 # The case events a rule may react to.
 RULE_EVENTS = ("create",)
 # The only default a field may have: the acting user's name.
@@ -115,6 +118,42 @@ class _Checker:
                              f"gives effect '{effect.name}' unknown {param} '{value}'"
                              + _suggest(str(value), known))
 
+    def guards(self, where: str, key: str, refs: Iterable[GuardRef]) -> None:
+        refs = list(refs)
+        self.names("unknown_guard", where, key, [r.name for r in refs], registry.GUARDS,
+                   "guard")
+        for ref in refs:
+            accepted = registry.GUARD_PARAMS.get(ref.name)
+            if accepted is None:
+                continue
+            for param in ref.params:
+                if param not in accepted:
+                    self.add("unknown_guard_param", where,
+                             f"gives guard '{ref.name}' unknown parameter '{param}' "
+                             f"(it takes: {', '.join(accepted) or 'none'})")
+            for param, required in accepted.items():
+                if required and param not in ref.params:
+                    self.add("missing_guard_param", where,
+                             f"gives guard '{ref.name}' no '{param}'")
+
+    def order(self, where: str, not_before: dict[str, str], fields: Iterable[str]) -> None:
+        """``not_before = { later = "earlier" }``: both dates, ``earlier`` a field asked for
+        or a registered fact."""
+        asked = set(fields)
+        for name, other in not_before.items():
+            for value, may_be_fact in ((name, False), (other, True)):
+                if value in asked:
+                    kind = self.d.fields[value].type if value in self.d.fields else DATE_TYPE
+                    if kind != DATE_TYPE:
+                        self.add("not_a_date", where, f"compares '{value}' in 'not_before', "
+                                 f"which is of type '{kind}', not '{DATE_TYPE}'")
+                elif not (may_be_fact and value in registry.FACTS):
+                    known = sorted(asked | (set(registry.FACTS) if may_be_fact else set()))
+                    what = ("neither a field it asks for nor a fact" if may_be_fact
+                            else "not a field it asks for")
+                    self.add("unknown_field", where, f"names '{value}' in 'not_before', "
+                             f"which is {what}" + _suggest(value, known))
+
     def assign(self, where: str, assign: str | None, fields: Iterable[str]) -> None:
         if assign is None or assign in ASSIGN_KEYWORDS:
             return
@@ -152,6 +191,11 @@ class _Checker:
         for key, role in (("supervisor_role", d.supervisor_role), ("legal_role", d.legal_role)):
             if role is not None:
                 self.roles(where, key, [role])
+        self.states(where, "accepted_in", d.accepted_in)
+        for state in d.accepted_in:
+            if state in d.states and d.states[state].terminal:
+                self.add("terminal_acceptance", where, f"accepts cases for mediation in "
+                         f"'{state}', which is terminal")
         for name in sorted(set(d.transitions) & set(d.actions)):
             self.add("duplicate_name", where,
                      f"uses '{name}' both as a trigger and as an action")
@@ -174,6 +218,8 @@ class _Checker:
                          "does not name")
             if state.terminal and state.deadlines:
                 self.add("terminal_deadline", where, "is terminal but has deadlines")
+            if state.next is not None:
+                self.check_next(state.name, where, state.next)
             for i, deadline in enumerate(state.deadlines, start=1):
                 self.check_deadline(state.name, f"{where} deadline {i}", deadline)
         for level, label in d.levels.items():
@@ -182,6 +228,21 @@ class _Checker:
                          f"is not a level (use {', '.join(LEVELS)})")
             if not label.zh.strip():
                 self.add("empty_label", f"level '{level}'", "has an empty label")
+
+    def check_next(self, state: str, where: str, name: str) -> None:
+        d = self.d
+        if name in d.transitions:
+            if state not in d.transitions[name].sources:
+                self.add("next_not_possible", where,
+                         f"names '{name}' as its next step, which cannot fire from it")
+        elif name in d.actions:
+            states = d.actions[name].states
+            if states is not None and state not in states:
+                self.add("next_not_possible", where,
+                         f"names '{name}' as its next step, which cannot be recorded in it")
+        else:
+            self.add("unknown_next", where, f"names unknown step '{name}' as its next"
+                     + _suggest(name, [*d.transitions, *d.actions]))
 
     def check_deadline(self, state: str, where: str, deadline: DeadlineDef) -> None:
         if deadline.kind not in DEADLINE_KINDS:
@@ -259,7 +320,9 @@ class _Checker:
                          f"declares no role that may fire it from {_list(roleless)}, so only "
                          "the system can (deny by default)", severity="warning")
             self.fields(where, "requires", t.requires)
-            self.names("unknown_guard", where, "guards", t.guards, registry.GUARDS, "guard")
+            self.guards(where, "guards", t.guards)
+            self.guards(where, "warns", t.warns)
+            self.order(where, t.not_before, t.requires)
             self.assign(where, t.assign, t.requires)
             self.effects(where, t.effects)
 
@@ -278,6 +341,10 @@ class _Checker:
                 if not a.states:
                     self.add("no_states", where, "lists no state it may be recorded in")
             self.roles(where, "roles", a.roles)
+            self.roles(where, "unit_roles", a.unit_roles)
+            self.guards(where, "guards", a.guards)
+            self.guards(where, "warns", a.warns)
+            self.order(where, a.not_before, (*a.requires, *a.optional))
             if not a.roles and not a.open:
                 self.add("no_roles", where,
                          "declares no role and is not open, so nobody may record it "

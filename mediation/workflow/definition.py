@@ -40,6 +40,15 @@ class Effect:
 
 
 @dataclass(frozen=True)
+class GuardRef:
+    """A named guard (or warning check) with the parameters the definition gives it:
+    ``guards = ["agreement_in_force"]`` or ``warns = [{ name = "late", days = 30 }]``."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DeadlineDef:
     """A deadline set on entering a state."""
 
@@ -64,6 +73,8 @@ class StateDef:
     outcome: str | None = None
     deadlines: tuple[DeadlineDef, ...] = ()
     level: str | None = None  # grid | center | legal: who handles the case in this state
+    # The step expected next (a trigger or action): the pages make it the primary button.
+    next: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +102,14 @@ class TransitionDef:
     roles: tuple[str, ...]
     roles_from: dict[str, tuple[str, ...]] = field(default_factory=dict)
     requires: tuple[str, ...] = ()
-    guards: tuple[str, ...] = ()
+    guards: tuple[GuardRef, ...] = ()
+    # Checks that do not refuse but warn (the warning is recorded with the event).
+    warns: tuple[GuardRef, ...] = ()
+    # Date fields that may not be earlier than another field or a fact of the case
+    # (``not_before = { ruled_on = "applied_on" }``).
+    not_before: dict[str, str] = field(default_factory=dict)
+    # Who becomes the handler: "actor", "clear", "previous" (whoever had the case when it was
+    # last in the destination state; nobody if nobody had), or a user field.
     assign: str | None = None
     conflict_check: bool = False
     effects: tuple[Effect, ...] = ()
@@ -114,8 +132,14 @@ class ActionDef:
     states: tuple[str, ...] | None = None  # None: every state
     roles: tuple[str, ...] = ()
     open: bool = False  # anyone who can see the case
+    # Roles whose members may record it on any case of their unit, whoever handles it (the
+    # grid's volunteers record follow-up visits of a case a lawyer handled).
+    unit_roles: tuple[str, ...] = ()
     assign: str | None = None
     conflict_check: bool = False
+    guards: tuple[GuardRef, ...] = ()
+    warns: tuple[GuardRef, ...] = ()
+    not_before: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -162,6 +186,12 @@ class Definition:
     # place names (矛调中心, 社会治理中心, 综治中心 ...) belong to the definition, never to code.
     # Empty for a definition without the table.
     levels: dict[str, Label] = field(default_factory=dict)
+    # The series of report numbers (given when a case is opened).
+    report_series: str = "报"
+    # Entering one of these states for the first time accepts the case for mediation: it gets
+    # its case number (series ``number_series``) and ``accepted_at``. Empty: never (a
+    # consultation keeps its report number).
+    accepted_in: tuple[str, ...] = ()
 
     def level_label(self, level: str | None) -> Label | None:
         """The printed name of ``level``, or None when the definition does not name it."""
@@ -215,6 +245,29 @@ class _Reader:
         zh = self.text(table, key, where)
         en = self.text(table, key + "_en", where, default=zh, required=False)
         return Label(zh, en or zh)
+
+    def guards(self, table: dict[str, Any], key: str, where: str) -> tuple[GuardRef, ...]:
+        out = []
+        value = table.get(key, [])
+        if not isinstance(value, list):
+            self.problems.append(f"{where}: '{key}' must be a list of guard names or tables")
+            return ()
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                out.append(GuardRef(item))
+            elif isinstance(item, dict) and isinstance(item.get("name"), str):
+                out.append(GuardRef(item["name"], {k: v for k, v in item.items()
+                                                   if k != "name"}))
+            else:
+                self.problems.append(f"{where}: {key} {i + 1} needs a 'name'")
+        return tuple(out)
+
+    def mapping(self, table: dict[str, Any], key: str, where: str) -> dict[str, str]:
+        value = table.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            self.problems.append(f"{where}: '{key}' must be a table of names")
+            return {}
+        return dict(value)
 
     def effects(self, table: dict[str, Any], where: str) -> tuple[Effect, ...]:
         out = []
@@ -295,6 +348,7 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
         states[sname] = StateDef(
             name=sname, label=r.label(st, where), terminal=bool(st.get("terminal", False)),
             outcome=st.get("outcome"), deadlines=tuple(deadlines), level=st.get("level"),
+            next=st.get("next") if isinstance(st.get("next"), str) else None,
         )
 
     fields: dict[str, FieldDef] = {}
@@ -324,7 +378,8 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
         transitions[trig] = TransitionDef(
             trigger=trig, label=r.label(t, where), sources=r.texts(t, "from", where),
             dest=r.text(t, "to", where), roles=r.texts(t, "roles", where), roles_from=roles_from,
-            requires=r.texts(t, "requires", where), guards=r.texts(t, "guards", where),
+            requires=r.texts(t, "requires", where), guards=r.guards(t, "guards", where),
+            warns=r.guards(t, "warns", where), not_before=r.mapping(t, "not_before", where),
             assign=t.get("assign"), conflict_check=bool(t.get("conflict_check", False)),
             effects=r.effects(t, where), confirm=bool(t.get("confirm", False)),
         )
@@ -342,7 +397,10 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
             optional=r.texts(a, "optional", where),
             states=r.texts(a, "states", where) if "states" in a else None,
             roles=r.texts(a, "roles", where), open=bool(a.get("open", False)),
+            unit_roles=r.texts(a, "unit_roles", where),
             assign=a.get("assign"), conflict_check=bool(a.get("conflict_check", False)),
+            guards=r.guards(a, "guards", where), warns=r.guards(a, "warns", where),
+            not_before=r.mapping(a, "not_before", where),
         )
 
     rules = []
@@ -382,6 +440,8 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
         open_to_legal=bool(doc.get("open_to_legal", False)),
         states=states, transitions=transitions, actions=actions, fields=fields,
         rules=tuple(rules), agreement=agreement, source=raw.decode("utf-8"), levels=levels,
+        report_series=str(doc.get("report_series", "报")),
+        accepted_in=r.texts(doc, "accepted_in", "definition"),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
@@ -22,9 +22,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from mediation.auth.models import LEGAL_ROLE, User
 from mediation.cases import permissions
-from mediation.cases.conflicts import find_conflicts
-from mediation.cases.models import CATEGORIES, RISK_LEVELS, SOURCES, Case, Party
-from mediation.cases.numbering import next_case_no
+from mediation.cases.conflicts import find_conflicts, refusal_as_party
+from mediation.cases.models import CATEGORIES, RISK_LEVELS, SOURCES, Case, Party, PartyAgent
+from mediation.cases.numbering import next_case_no, next_report_no
 from mediation.db import Database, rowcount
 from mediation.errors import (
     Conflict,
@@ -41,8 +41,14 @@ from mediation.security import FieldCipher
 from mediation.timeutil import utcnow
 from mediation.workflow import registry
 from mediation.workflow.audit import append_event
-from mediation.workflow.definition import Definition, Effect, FieldDef, TransitionDef
-from mediation.workflow.models import Deadline, Event
+from mediation.workflow.definition import (
+    Definition,
+    Effect,
+    FieldDef,
+    GuardRef,
+    TransitionDef,
+)
+from mediation.workflow.models import Deadline, Event, EventKind, EventName
 from mediation.workflow.store import DefinitionStore, WrongState
 
 log = logging.getLogger(__name__)
@@ -66,6 +72,13 @@ _CANCEL_DEADLINES = (
     .where(_DEADLINES.c.case_id == bindparam("b_case_id"), _DEADLINES.c.fired_at.is_(None),
            _DEADLINES.c.cancelled_at.is_(None))
     .values(cancelled_at=bindparam("now")))
+# Who had the case when it was last in a state (the handler after the last event there), in
+# one statement; no row when nobody had.
+_EVENTS = cast(Table, Event.__table__)
+_HANDLER_IN = select(User).where(User.username == (
+    select(_EVENTS.c.handler)
+    .where(_EVENTS.c.case_id == bindparam("b_case_id"), _EVENTS.c.to_state == bindparam("b_state"))
+    .order_by(_EVENTS.c.seq.desc()).limit(1).scalar_subquery()))
 
 
 @dataclass
@@ -117,6 +130,10 @@ def stale(current: object, expected: object) -> Msg:
 
 def _actor_name(actor: User | None) -> str:
     return actor.username if actor is not None else SYSTEM
+
+
+def _handler_name(case: Case) -> str | None:
+    return case.assignee.username if case.assignee is not None else None
 
 
 class Engine:
@@ -171,10 +188,18 @@ class Engine:
         for adef in definition.actions.values():
             if adef.states is not None and case.state not in adef.states:
                 continue
-            if adef.open or permissions.refusal(definition, adef.roles, case, user,
-                                                adef.label) is None:
+            if self._may_act(definition, adef, case, user):
                 out.append(adef.name)
         return out
+
+    @staticmethod
+    def _may_act(definition: Definition, adef: Any, case: Case, user: User) -> bool:
+        """Whether ``user`` may record action ``adef`` on ``case`` (state not checked)."""
+        if adef.open:
+            return permissions.can_see(user, case)
+        if user.role in adef.unit_roles and user.org_unit.contains(case.grid):
+            return True
+        return permissions.refusal(definition, adef.roles, case, user, adef.label) is None
 
     def options(self, session: Session, case: Case, user: User,
                 now: datetime | None = None) -> list[Option]:
@@ -193,20 +218,19 @@ class Engine:
             roles = tdef.roles_for(case.state)
             reason = permissions.refusal(definition, roles, case, user, tdef.label)
             if reason is None and tdef.guards:
-                gctx = registry.GuardContext(session=session, case=case, definition=definition,
-                                             data={}, actor=user, now=now)
-                reason = next((r for r in (registry.GUARDS[g](gctx) for g in tdef.guards)
-                               if r is not None), None)
+                reason = next((e.message for e in self._guards(
+                    session, definition, case, {}, user, now, tdef.guards, "trigger")), None)
             out.append(Option("trigger", trigger, tdef.label, reason is None,
                               user.role in roles or supervisor, reason, tdef.requires,
                               confirm=tdef.confirm))
         for adef in definition.actions.values():
             if adef.states is not None and case.state not in adef.states:
                 continue
-            reason = None if adef.open else permissions.refusal(definition, adef.roles, case,
-                                                                user, adef.label)
+            reason = None if self._may_act(definition, adef, case, user) else \
+                permissions.refusal(definition, adef.roles, case, user, adef.label)
             out.append(Option("action", adef.name, adef.label, reason is None,
-                              adef.open or user.role in adef.roles or supervisor, reason,
+                              adef.open or user.role in adef.roles or supervisor
+                              or user.role in adef.unit_roles, reason,
                               adef.requires, adef.optional))
         rule = definition.agreement
         if rule is not None and case.state in rule.states:
@@ -292,8 +316,8 @@ class Engine:
         committee = grid.ancestor("community") or grid
         self.store.pin(session, definition)
         case = Case(
-            case_no=next_case_no(session, committee, definition.number_series, now),
-            workflow=definition.name, definition_version=definition.version,
+            report_no=next_report_no(session, committee, definition.report_series, now),
+            case_no=None, workflow=definition.name, definition_version=definition.version,
             state=definition.initial, version=1, grid=grid, committee=committee,
             category=category, source=source, risk_level=risk_level, title=title.strip(),
             description=(description or "").strip(), reporter_id=actor.id if actor else None,
@@ -314,12 +338,12 @@ class Engine:
         if actor is not None and origin is None and not permissions.can_see(actor, case):
             raise Forbidden(msg("您无法查看该网格的案件，不能在此登记"))
         event = append_event(
-            session, case_id=case.id, case_no=case.case_no, at=now, actor=_actor_name(actor),
-            kind="created", name=definition.name, to_state=case.state,
-            data={"grid": grid.code, "category": category, "risk_level": risk_level,
-                  "source": source, "title": case.title,
+            session, case_id=case.id, case_ref=case.report_no, at=now, actor=_actor_name(actor),
+            kind=EventKind.CREATED, name=definition.name, to_state=case.state,
+            data={"report_no": case.report_no, "grid": grid.code, "category": category,
+                  "risk_level": risk_level, "source": source, "title": case.title,
                   "parties": [p.name for p in case.parties],
-                  **({"origin": origin.case_no} if origin else {})})
+                  **({"origin": origin.number} if origin else {})})
         self._enter_state(session, definition, case, now)
         outcome = Outcome(case, event)
         for rule in definition.rules:
@@ -331,16 +355,23 @@ class Engine:
 
     def new_party(self, position: int, p: dict[str, Any]) -> Party:
         """A party row from validated input, its personal numbers encrypted."""
-        return Party(
+        party = Party(
             position=position, role=p.get("role", "applicant"), kind=p.get("kind", "person"),
             name=p["name"], sex=p.get("sex") or "", birth_year=p.get("birth_year"),
             ethnicity=p.get("ethnicity") or "", occupation=p.get("occupation") or "",
             address=p.get("address") or "", employer=p.get("employer") or "",
             legal_representative=p.get("legal_representative") or "",
             representative_title=p.get("representative_title") or "",
+            credit_code=p.get("credit_code") or "",
             phone_enc=self.cipher.encrypt(p.get("phone")),
             id_number_enc=self.cipher.encrypt(p.get("id_number")),
         )
+        for i, a in enumerate(p.get("agents") or []):
+            party.agents.append(PartyAgent(
+                position=i, kind=a.get("kind", "agent"), name=a["name"],
+                relation=a.get("relation") or "", authority=a.get("authority") or "",
+                phone_enc=self.cipher.encrypt(a.get("phone"))))
+        return party
 
     # -- transitions ----------------------------------------------------------------------------
 
@@ -384,47 +415,98 @@ class Engine:
                 raise Forbidden(refusal)
         clean, errors = self.validate_fields(session, definition, case, actor, data,
                                              tdef.requires, allow_extra=actor is None)
+        errors += self._check_order(session, definition, case, clean, tdef.not_before)
         errors = [e.prefixed("data") for e in errors]
-        gctx = registry.GuardContext(session=session, case=case, definition=definition,
-                                     data=clean, actor=actor, now=now)
-        for name in tdef.guards:
-            reason = registry.GUARDS[name](gctx)
-            if reason is not None:
-                errors.append(FieldError("trigger", reason))
+        errors += self._guards(session, definition, case, clean, actor, now, tdef.guards,
+                               "trigger")
         if errors:
             raise ValidationFailed(errors=errors)
 
         from_state = case.state
-        warnings: list[Msg] = []
+        warnings: list[Msg] = [e.message for e in self._guards(
+            session, definition, case, clean, actor, now, tdef.warns, "trigger")]
         values: dict[str, Any] = {"state": dest, "state_entered_at": now, "updated_at": now}
-        reassigned, handler = self._new_handler(session, tdef.assign, clean, actor)
+        reassigned, handler = self._new_handler(session, tdef.assign, clean, actor, case, dest)
         if reassigned:
-            values.update(self._assignment(case, handler))
             if tdef.conflict_check and handler is not None:
-                warnings = find_conflicts(session, case, handler)
+                self._refuse_party(case, handler, tdef.assign)
+                warnings += find_conflicts(session, case, handler)
+            values.update(self._assignment(case, handler))
         if definition.is_terminal(dest):
             values["closed_at"] = now
+        accepted = dest in definition.accepted_in and case.case_no is None
+        if accepted:
+            values["case_no"] = next_case_no(session, case.committee,
+                                             definition.number_series, now)
+            values["accepted_at"] = now
         deadlines, due_at = self._plan_deadlines(session, definition, case, dest, now)
         values.update(due_at=due_at, overdue_at=None)
         # One UPDATE of the case row (version-checked), one INSERT of the event, the deadlines
         # replaced, the outbox filled: plain statements, no ORM unit of work on the hot path.
         self._write_case(session, case, values)
         event_data = dict(clean)
-        if handler is not None and reassigned:
-            event_data["assignee"] = handler.username
+        if reassigned:
+            event_data["assignee"] = handler.username if handler is not None else None
+        if accepted:
+            event_data["case_no"] = values["case_no"]
         if warnings:
             event_data["warnings"] = [w.both() for w in warnings]
         if deadline is not None:
             event_data["deadline"] = {"id": deadline.id, "due_at": deadline.due_at.isoformat()}
-        event = append_event(session, case_id=case.id, case_no=case.case_no, at=now,
-                             actor=_actor_name(actor), kind="transition", name=trigger,
-                             from_state=from_state, to_state=dest, data=event_data)
+        event = append_event(session, case_id=case.id, case_ref=case.report_no, at=now,
+                             actor=_actor_name(actor), kind=EventKind.TRANSITION, name=trigger,
+                             from_state=from_state, to_state=dest, data=event_data,
+                             handler=_handler_name(case))
         self._replace_deadlines(session, case, deadlines, now)
         self._run_effects(session, case, event, (*tdef.effects, *extra_effects), actor, now)
         return Outcome(case, event, warnings)
 
+    def _guards(self, session: Session, definition: Definition, case: Case,
+                clean: dict[str, Any], actor: User | None, now: datetime,
+                refs: tuple[GuardRef, ...], field: str) -> list[FieldError]:
+        """The reasons the named guards give (refusals, or warnings for ``warns``)."""
+        out = []
+        for ref in refs:
+            gctx = registry.GuardContext(session=session, case=case, definition=definition,
+                                         data=clean, actor=actor, now=now, params=ref.params)
+            reason = registry.GUARDS[ref.name](gctx)
+            if reason is not None:
+                out.append(FieldError(field, reason))
+        return out
+
+    def _check_order(self, session: Session, definition: Definition, case: Case,
+                     clean: dict[str, Any], not_before: dict[str, str]) -> list[FieldError]:
+        """Date fields that are earlier than the field or fact the definition says they may
+        not precede (a ruling before its application, a visit before the agreement)."""
+        errors = []
+        for name, other in not_before.items():
+            value = clean.get(name)
+            if not value:
+                continue
+            if other in clean or other in definition.fields:
+                bound_text = clean.get(other)
+                bound = date.fromisoformat(bound_text) if bound_text else None
+                label = definition.fields[other].label
+            else:
+                bound = registry.FACTS[other](session, case, definition)
+                label = registry.FACT_LABELS.get(other, other)
+            if bound is not None and date.fromisoformat(value) < bound:
+                errors.append(FieldError(name, msg("不能早于%(what)s（%(day)s）", what=label,
+                                                   day=bound.isoformat())))
+        return errors
+
+    def _refuse_party(self, case: Case, handler: User, assign: str | None) -> None:
+        """A mediator who is a party of the case may not take it."""
+        reason = refusal_as_party(case, handler)
+        if reason is None:
+            return
+        if assign in (None, "actor", "clear", "previous"):
+            raise Forbidden(reason)
+        raise ValidationFailed(errors=[FieldError(f"data.{assign}", reason)])
+
     def _new_handler(self, session: Session, assign: str | None, clean: dict[str, Any],
-                     actor: User | None) -> tuple[bool, User | None]:
+                     actor: User | None, case: Case | None = None,
+                     dest: str | None = None) -> tuple[bool, User | None]:
         """Whether a change sets the handler, and to whom (None: cleared)."""
         if assign is None:
             return False, None
@@ -432,6 +514,12 @@ class Engine:
             return True, None
         if assign == "actor":
             return actor is not None, actor
+        if assign == "previous":
+            # Whoever had the case when it was last in the destination state (if still
+            # active); nobody, when nobody had.
+            assert case is not None and dest is not None
+            previous = session.scalar(_HANDLER_IN, {"b_case_id": case.id, "b_state": dest})
+            return True, previous if previous is not None and previous.active else None
         username = clean.get(assign)
         if not username:
             return False, None
@@ -514,25 +602,33 @@ class Engine:
             raise Conflict(msg("案件当前状态为“%(state)s”，不能登记“%(action)s”",
                                state=definition.state(case.state).label,
                                action=adef.label))
-        if not adef.open:
+        if not adef.open and not self._may_act(definition, adef, case, actor):
             refusal = permissions.refusal(definition, adef.roles, case, actor, adef.label)
             if refusal is not None:
                 raise Forbidden(refusal)
         clean, errors = self.validate_fields(session, definition, case, actor, data,
                                              adef.requires, adef.optional)
+        errors += self._check_order(session, definition, case, clean, adef.not_before)
+        errors = [e.prefixed("data") for e in errors]
+        errors += self._guards(session, definition, case, clean, actor, now, adef.guards,
+                               "action")
         if errors:
-            raise ValidationFailed(errors=[e.prefixed("data") for e in errors])
-        warnings: list[Msg] = []
+            raise ValidationFailed(errors=errors)
+        warnings: list[Msg] = [e.message for e in self._guards(
+            session, definition, case, clean, actor, now, adef.warns, "action")]
         values: dict[str, Any] = {}
-        reassigned, handler = self._new_handler(session, adef.assign, clean, actor)
+        reassigned, handler = self._new_handler(session, adef.assign, clean, actor, case,
+                                                case.state)
         if reassigned:
-            values = self._assignment(case, handler)
             if adef.conflict_check and handler is not None:
-                warnings = find_conflicts(session, case, handler)
-                if warnings:
-                    clean["warnings"] = [w.both() for w in warnings]
-        return Outcome(case, self.record(session, case, "action", action, actor, clean, now,
-                                         values),
+                self._refuse_party(case, handler, adef.assign)
+                warnings += find_conflicts(session, case, handler)
+            values = self._assignment(case, handler)
+            clean["assignee"] = handler.username if handler is not None else None
+        if warnings:
+            clean["warnings"] = [w.both() for w in warnings]
+        return Outcome(case, self.record(session, case, EventKind.ACTION, action, actor, clean,
+                                         now, values),
                        warnings)
 
     def record(self, session: Session, case: Case, kind: str, name: str, actor: User | None,
@@ -543,9 +639,10 @@ class Engine:
         case's version."""
         session.flush()  # what the caller changed through the ORM goes first
         self._write_case(session, case, {**(values or {}), "updated_at": now})
-        return append_event(session, case_id=case.id, case_no=case.case_no, at=now,
+        return append_event(session, case_id=case.id, case_ref=case.report_no, at=now,
                             actor=_actor_name(actor), kind=kind, name=name,
-                            from_state=case.state, to_state=case.state, data=data)
+                            from_state=case.state, to_state=case.state, data=data,
+                            handler=_handler_name(case))
 
     # -- deadlines ------------------------------------------------------------------------------
 
@@ -625,8 +722,8 @@ class Engine:
             except MediationError as exc:
                 log.warning("deadline %s could not fire %s: %s", deadline.id,
                             deadline.trigger, exc)
-                self.record(session, case, "system", "deadline_not_fired", None,
-                            {**info, "error": exc.detail.both()}, now)
+                self.record(session, case, EventKind.SYSTEM, EventName.DEADLINE_NOT_FIRED,
+                            None, {**info, "error": exc.detail.both()}, now)
             return deadline.kind
         pending = session.scalars(select(Deadline.due_at).where(
             Deadline.case_id == case.id, Deadline.fired_at.is_(None),
@@ -634,7 +731,8 @@ class Engine:
         values: dict[str, Any] = {"due_at": min(pending) if pending else None}
         if deadline.kind == "overdue":
             values["overdue_at"] = now
-        event = self.record(session, case, deadline.kind, "deadline", None, info, now, values)
+        event = self.record(session, case, EventKind(deadline.kind), EventName.DEADLINE, None,
+                            info, now, values)
         # The deadline's own effects (a notice to the handler ...), found in the definition
         # by what the row keeps of it.
         ddef = next((d for d in definition.state(deadline.state).deadlines

@@ -4,6 +4,7 @@ definition versions cases are pinned to."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -11,6 +12,36 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.db import Base
 from mediation.timeutil import utcnow
+
+
+class EventKind(StrEnum):
+    """What an event of the trail is (DESIGN.md §5). The one list of kinds: the engine,
+    operations, documents and statistics compare with these, never with bare strings."""
+
+    CREATED = "created"  # the case was opened (whistle blown, consultation registered)
+    TRANSITION = "transition"  # a trigger of the definition moved it
+    ACTION = "action"  # an action of the definition recorded a fact
+    AGREEMENT = "agreement"  # a written agreement was drafted, changed or voided
+    SIGNATURE = "signature"  # a signature, fingerprint or seal was recorded
+    PARTY = "party"  # a party's facts were changed or a party added
+    REMIND = "remind"  # a reminder deadline came due
+    OVERDUE = "overdue"  # an overdue deadline came due
+    SYSTEM = "system"  # something the system did on its own
+
+
+class EventName(StrEnum):
+    """The names of the events the engine and the case operations write themselves (those of
+    triggers and actions come from the definition)."""
+
+    SAVE_DRAFT = "save_draft"  # kind agreement
+    NEW_VERSION = "new_version"  # kind agreement: a change after signing
+    VOID = "void"  # kind agreement: voided by a breach
+    SIGN = "sign"  # kind signature
+    UPDATE_PARTY = "update_party"  # kind party
+    ADD_PARTY = "add_party"  # kind party
+    DEADLINE = "deadline"  # kinds remind, overdue
+    DEADLINE_NOT_FIRED = "deadline_not_fired"  # kind system
+    OPENED_CASE = "opened_case"  # kind system
 
 
 class DefinitionVersion(Base):
@@ -40,6 +71,9 @@ class Event(Base):
     from_state: Mapped[str | None] = mapped_column(String(60))
     to_state: Mapped[str | None] = mapped_column(String(60))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The case's handler (username) after this event: who had the case when (return_to_grid
+    # hands a case back to whoever had it in the grid).
+    handler: Mapped[str | None] = mapped_column(String(60))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -1,4 +1,4 @@
-"""The names a definition may use: guards, effects, deadline anchors and field types.
+"""The names a definition may use: guards, effects, deadline anchors, facts and field types.
 
 Each is registered here by name from Python; a definition naming one that is not registered is
 refused by ``mediation workflows check`` and at load, never imported by dotted path.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from mediation.i18n import Msg
@@ -33,6 +33,8 @@ class GuardContext:
     data: dict[str, Any]
     actor: User | None
     now: datetime
+    # The parameters the definition gives this guard (``{ name = "...", days = 30 }``).
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -46,6 +48,8 @@ class FieldContext:
 
 GuardFn = Callable[[GuardContext], Msg | None]
 AnchorFn = Callable[["Session", "Case", datetime], datetime]
+# A date the case's record establishes (when its agreement took effect ...), or None.
+FactFn = Callable[["Session", "Case", "Definition"], date | None]
 # Returns the cleaned value, or raises ValueError(Msg) with the reason.
 FieldFn = Callable[[Any, "FieldDef", FieldContext], Any]
 
@@ -65,15 +69,20 @@ class EffectSpec:
 
 
 GUARDS: dict[str, GuardFn] = {}
+# What each guard accepts as parameters (name → required?), checked by ``workflows check``.
+GUARD_PARAMS: dict[str, dict[str, bool]] = {}
 ANCHORS: dict[str, AnchorFn] = {}
+FACTS: dict[str, FactFn] = {}
+FACT_LABELS: dict[str, Any] = {}  # name → what the date is called (a Label or lazy text)
 FIELD_TYPES: dict[str, FieldFn] = {}
 EFFECTS: dict[str, EffectSpec] = {}
 # Who a ``notify`` effect tells: name → function of (session, case) giving the users.
 NOTIFY_TARGETS: dict[str, Callable[..., Any]] = {}
 
 # Modules that register the built-in names; imported on first use, not at import time.
-_BUILTIN_MODULES = ("mediation.workflow.builtins", "mediation.jobs.effects",
-                    "mediation.documents.jobs", "mediation.notifications.delivery")
+_BUILTIN_MODULES = ("mediation.workflow.builtins", "mediation.cases.rules",
+                    "mediation.jobs.effects", "mediation.documents.jobs",
+                    "mediation.notifications.delivery")
 _loaded = False
 
 
@@ -86,10 +95,23 @@ def ensure_loaded() -> None:
         _loaded = True
 
 
-def guard(name: str) -> Callable[[GuardFn], GuardFn]:
-    """Register a guard: returns ``None`` to allow, or a :class:`Msg` saying why not."""
+def guard(name: str, *, params: dict[str, bool] | None = None
+          ) -> Callable[[GuardFn], GuardFn]:
+    """Register a guard: returns ``None`` to allow, or a :class:`Msg` saying why not.
+    ``params`` names the parameters a definition may give it (True: required)."""
     def deco(fn: GuardFn) -> GuardFn:
         GUARDS[name] = fn
+        GUARD_PARAMS[name] = dict(params or {})
+        return fn
+    return deco
+
+
+def fact(name: str, label: Any) -> Callable[[FactFn], FactFn]:
+    """Register a fact: a date of the case's record a date field may be compared with
+    (``not_before = { date = "agreement_effective" }``); ``label`` names it in refusals."""
+    def deco(fn: FactFn) -> FactFn:
+        FACTS[name] = fn
+        FACT_LABELS[name] = label
         return fn
     return deco
 

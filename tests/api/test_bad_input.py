@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from mediation.cases.dates import CHINA
 from tests.api.conftest import Api, assert_problem, snapshot
-from tests.factories import AGREEMENT, PARTIES, case_body
+from tests.factories import AGREEMENT, PARTIES, TODAY, case_body
 
 CJK = re.compile("[\u4e00-\u9fff]")
-NOW = "2026-11-01T10:00:00+08:00"
+NOW = datetime.now(CHINA).isoformat(timespec="seconds")  # China time, with its offset
 
 
 @dataclass(frozen=True)
@@ -307,15 +309,15 @@ ROWS += [
      act("record_session", {"date": 20261101, "summary": "s", "outcome": "o"}), 422,
      ("data.date",)),
     ("session participants number", "v1", "POST", A,
-     act("record_session", {"date": "2026-11-01", "summary": "s", "outcome": "o",
+     act("record_session", {"date": TODAY, "summary": "s", "outcome": "o",
                             "participants": 3}), 422, ("data.participants",)),
     ("session too many participants", "v1", "POST", A,
-     act("record_session", {"date": "2026-11-01", "summary": "s", "outcome": "o",
+     act("record_session", {"date": TODAY, "summary": "s", "outcome": "o",
                             "participants": ["甲"] * 51}), 422, ("data.participants",)),
     ("investigation missing findings", "v1", "POST", A,
-     act("record_investigation", {"date": "2026-11-01"}), 422, ("data.findings",)),
+     act("record_investigation", {"date": TODAY}), 422, ("data.findings",)),
     ("oral agreement missing content", "v1", "POST", A,
-     act("register_oral_agreement", {"date": "2026-11-01"}), 422, ("data.content",)),
+     act("register_oral_agreement", {"date": TODAY}), 422, ("data.content",)),
     ("reassign unknown user", "v1", "POST", A, act("reassign", {"to": "ghost", "reason": "x"}),
      422, ("data.to",)),
     ("reassign missing reason", "v1", "POST", A, act("reassign", {"to": "v1b"}), 422,
@@ -323,7 +325,7 @@ ROWS += [
     ("reassign user out of reach", "v1", "POST", A, act("reassign", {"to": "v3", "reason": "x"}),
      422, ("data.to",)),
     ("follow-up bad result", "v1", "POST", AP,
-     act("record_follow_up", {"date": "2026-11-20", "method": "上门", "result": "maybe"}), 422,
+     act("record_follow_up", {"date": TODAY, "method": "上门", "result": "maybe"}), 422,
      ("data.result",)),
     ("action date in the future", "v1", "POST", A,
      act("record_session", {"date": "2099-01-01", "summary": "s", "outcome": "o"}), 422,

@@ -15,7 +15,7 @@ from mediation.resources import data_dir
 from mediation.workflow.definition import load_file
 from mediation.workflow.models import Event
 from tests.api.conftest import Api
-from tests.factories import PARTIES, case_body
+from tests.factories import PARTIES, TODAY, case_body
 
 DEFINITION = load_file(data_dir("workflows") / "aunt_whistle.toml")
 ALLOWED = {200, 201, 400, 403, 404, 409, 413, 422}
@@ -25,7 +25,7 @@ SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=N
 scalars = (st.none() | st.booleans() | st.integers(-(2**70), 2**70)
            | st.floats(allow_nan=False, allow_infinity=False)
            | st.text(max_size=30) | st.sampled_from(["", " ", "\x00", "G1", "reported", "v1",
-                                                    "2026-11-01", "13857112345", "l1", "r1"]))
+                                                    TODAY, "13857112345", "l1", "r1"]))
 json_values = st.recursive(scalars, lambda kids: st.lists(kids, max_size=4)
                            | st.dictionaries(st.text(max_size=10), kids, max_size=4),
                            max_leaves=12)

@@ -65,8 +65,8 @@ def test_filters(api: Api) -> None:
     assert ids(api, "?category=物业") == [parking]
     assert ids(api, "?q=楼上") == [leak]     # title; the other 楼上漏水 is out of sight
     assert ids(api, "?q=B2-015") == [parking]  # description
-    case_no = api.case(g2, "r1")["case_no"]
-    assert ids(api, "?q=" + case_no) == [g2]  # case number
+    case_no = api.case(g2, "r1")["report_no"]
+    assert ids(api, "?q=" + case_no) == [g2]  # report number
     assert ids(api, "?q=%25") == ids(api, "?q=%25")  # a LIKE wildcard is just text
     assert set(ids(api, "?state=reported&grid=G1&category=邻里")) == {leak}
     assert ids(api, "?grid=G2", user="v1") == []  # v1 sees grid G1 only

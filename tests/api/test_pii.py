@@ -11,10 +11,10 @@ from mediation.db import Base
 from tests.api.conftest import Api
 from tests.factories import PARTIES, case_body
 
-ORG = {"role": "respondent", "kind": "organization", "name": "杭州某物业服务有限公司",
-       "address": "延安路1号", "legal_representative": "周经理", "phone": "0571-87654321",
-       "id_number": "11010519491231002X"}
-SECRETS = ["13857112345", "330103195803120027", "13900001111", "330103197501010011",
+# A third party with a landline and an ID number whose check digit is X.
+ORG = {"role": "third_party", "kind": "person", "name": "周建平",
+       "address": "延安路1号", "phone": "0571-87654321", "id_number": "11010519491231002X"}
+SECRETS = ["13857112345", "330103195803120027", "13900001111", "330103197501010016",
            "0571-87654321", "87654321", "11010519491231002X", "11010519491231002x"]
 
 
@@ -29,7 +29,7 @@ def test_masked_on_the_way_out(api: Api) -> None:
         assert applicant["phone"] == "138****2345"
         assert applicant["id_number"] == "3301**********0027"
         assert respondent["phone"] == "139****1111"
-        assert respondent["id_number"] == "3301**********0011"
+        assert respondent["id_number"] == "3301**********0016"
         assert org["phone"] != ORG["phone"] and org["phone"].endswith("4321")
         assert org["id_number"] == "1101**********002X"
         assert [p["name"] for p in shown["parties"]] == ["张桂芳", "李建国", ORG["name"]]

@@ -5,16 +5,18 @@ confirm performance → ``resolved``, with a chain that verifies through the API
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 
 from click.testing import CliRunner
 from sqlalchemy import update
 
+from mediation.cases.dates import CHINA
 from mediation.cli import main
 from mediation.workflow.models import Event
 from tests.api.conftest import Api, assert_problem
-from tests.factories import case_body
+from tests.factories import TODAY, case_body
 
-NOW = "2026-11-20T15:30:00+08:00"
+NOW = datetime.now(CHINA).isoformat(timespec="seconds")  # China time, with its offset
 
 
 def fire(api: Api, case: dict, trigger: str, user: str, data: dict | None = None) -> dict:
@@ -45,7 +47,7 @@ def test_whistle_to_resolved(api: Api) -> None:
     case = fire(api, case, "accept", "v1")
     assert (case["state"], case["assignee"]) == ("grid_mediation", "v1")
     event = api.act(case["id"], "record_session", "v1", {
-        "date": "2026-11-05", "place": "社区调解室", "participants": ["张桂芳", "李建国", "王阿姨"],
+        "date": TODAY, "place": "社区调解室", "participants": ["张桂芳", "李建国", "王阿姨"],
         "summary": "双方陈述了漏水经过，对赔偿金额分歧较大", "outcome": "未达成一致"})
     assert event["kind"] == "action" and event["name"] == "record_session"
     assert event["data"]["participants"] == ["张桂芳", "李建国", "王阿姨"]
@@ -63,25 +65,29 @@ def test_whistle_to_resolved(api: Api) -> None:
         "dispute_matters": "维修责任及赔偿金额。",
         "responsibilities": "501室业主对渗漏负主要责任。",
         "terms": [
-            {"obligor": respondent, "content": "于十日内修复卫生间防水层", "amount": None,
-             "due_date": "2026-12-01"},
-            {"obligor": "李建国", "content": "赔偿张桂芳天花板修复费用", "amount": "2000.00",
-             "due_date": "2026-12-10"},
-            {"obligor": applicant, "content": "配合入户维修", "due_date": "2026-11-30"}],
-        "performance_method": "银行转账", "performance_deadline": "2026-12-10", "copies": 3}
+            {"obligor": respondent, "obligee": applicant, "content": "于十日内修复卫生间防水层",
+             "amount": None, "due_date": TODAY},
+            {"obligor": "李建国", "obligee": "张桂芳", "content": "赔偿张桂芳天花板修复费用",
+             "amount": "2000.00", "due_date": TODAY},
+            {"obligor": applicant, "obligee": respondent, "content": "配合入户维修",
+             "due_date": TODAY}],
+        "performance_method": "银行转账", "performance_place": "红石板社区调解室",
+        "performance_deadline": TODAY, "copies": 3}
     r = api.put(f"/cases/{case['id']}/agreement", agreement, "l1")
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
     assert body["missing"] == [] and len(body["terms"]) == 3
     assert [t["obligor"] for t in body["terms"]] == [respondent, respondent, applicant]
+    assert [t["obligee"] for t in body["terms"]] == [applicant, applicant, respondent]
     assert body["terms"][1]["amount"] == "2000.00" and body["copies"] == 3
-    assert set(body["unsigned"]) == {"张桂芳", "李建国", "调解员"}
+    assert set(body["unsigned"]) == {"张桂芳", "李建国", "调解员", "调解委员会印章"}
     case = api.case(case["id"], "l1")
     early = api.post(f"/cases/{case['id']}/transitions",
                      {"trigger": "sign_agreement", "expected_version": case["version"]}, "l1")
     assert assert_problem(early, 422, "trigger")["errors"][0]["message"].startswith("以下各方尚未签名")
 
-    signers = [(applicant, "signature"), (respondent, "fingerprint"), ("mediator", "seal")]
+    signers = [(applicant, "signature"), (respondent, "fingerprint"), ("mediator", "signature"),
+               ("committee", "seal")]
     for i, (signer, method) in enumerate(signers):
         r = api.post(f"/cases/{case['id']}/agreement/signatures",
                      {"signer": signer, "method": method, "signed_at": NOW}, "l1")
@@ -92,7 +98,7 @@ def test_whistle_to_resolved(api: Api) -> None:
     case = fire(api, case, "sign_agreement", "l1")
     assert case["state"] == "performing"
     api.act(case["id"], "record_follow_up", "l1",
-            {"date": "2026-11-21", "method": "电话回访", "result": "performed", "notes": "已付清"})
+            {"date": TODAY, "method": "电话回访", "result": "performed", "notes": "已付清"})
     case = api.case(case["id"], "l1")
     case = fire(api, case, "confirm_performance", "l1")
     assert (case["state"], case["state_label"], case["terminal"]) == \
@@ -105,7 +111,7 @@ def test_whistle_to_resolved(api: Api) -> None:
         ("created", "aunt_whistle"), ("transition", "accept"), ("action", "record_session"),
         ("transition", "escalate"), ("transition", "refer_legal"), ("agreement", "save_draft"),
         ("signature", "sign"), ("signature", "sign"), ("signature", "sign"),
-        ("transition", "sign_agreement"), ("action", "record_follow_up"),
+        ("signature", "sign"), ("transition", "sign_agreement"), ("action", "record_follow_up"),
         ("transition", "confirm_performance")]
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     for prev, ev in itertools.pairwise(events):

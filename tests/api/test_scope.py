@@ -5,17 +5,19 @@ the role may not act on, 409 on a stale version or the wrong state. Refusals cha
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from mediation.cases.dates import CHINA
 from mediation.resources import data_dir
 from mediation.workflow.definition import load_file
 from tests.api.conftest import Api, assert_problem, snapshot
-from tests.factories import AGREEMENT, World
+from tests.factories import AGREEMENT, TODAY, World
 
 DEFINITION = load_file(data_dir("workflows") / "aunt_whistle.toml")
-NOW = "2026-11-01T10:00:00+08:00"
+NOW = datetime.now(CHINA).isoformat(timespec="seconds")  # China time, with its offset
 
 
 def every_case_request(case_id: int) -> list[tuple[str, str, Any]]:
@@ -70,7 +72,7 @@ def test_lawyers_see_only_cases_referred_to_their_district(api: Api) -> None:
     assert api.get("/cases", "l2").get_json()["total"] == 0
     # the lawyer works the referred case: a session record is accepted
     api.act(referred, "record_session", "l1",
-            {"date": "2026-11-02", "summary": "释法说理", "outcome": "双方同意继续协商"})
+            {"date": TODAY, "summary": "释法说理", "outcome": "双方同意继续协商"})
     assert [e["name"] for e in api.get(f"/cases/{referred}/events", "l1").get_json()][-1] == \
         "record_session"
 
@@ -131,7 +133,7 @@ def test_403_for_a_visible_case_the_user_may_not_act_on(api: Api) -> None:
         ("v1", escalated, "transitions", {"trigger": "assign_center", "data": {}}),
         ("v1", escalated, "transitions", {"trigger": "refer_legal", "data": {"lawyer": "l1"}}),
         ("v1b", grid, "actions", {"action": "record_session",
-                                  "data": {"date": "2026-11-01", "summary": "s",
+                                  "data": {"date": TODAY, "summary": "s",
                                            "outcome": "o"}}),
         ("v1b", grid, "agreement", dict(AGREEMENT)),
     ]
@@ -146,7 +148,7 @@ def test_403_for_a_visible_case_the_user_may_not_act_on(api: Api) -> None:
     # a note is open to anyone who sees the case; the street's reviewer supervises
     api.act(grid, "add_note", "v1b", {"text": "我也去看过了"})
     api.act(grid, "record_session", "r1",
-            {"date": "2026-11-01", "summary": "督办", "outcome": "继续调解"})
+            {"date": TODAY, "summary": "督办", "outcome": "继续调解"})
     # escalate is a volunteer's trigger, but the handler is a volunteer: the supervisor may
     api.fire(grid, "escalate", "r1", {"reason": "审查员督办上报"})
 
@@ -178,7 +180,7 @@ def test_409_on_stale_version_and_wrong_state(api: Api) -> None:
     # an action outside its states, and the agreement of a closed case
     r = api.post(f"/cases/{case_id}/actions",
                  {"action": "record_follow_up",
-                  "data": {"date": "2026-11-20", "method": "上门", "result": "performed"}})
+                  "data": {"date": TODAY, "method": "上门", "result": "performed"}})
     assert_problem(r, 409)
     assert snapshot(api.rt) == before
     closed = w.case_in("withdrawn")
@@ -202,7 +204,7 @@ def test_409_on_stale_version_and_wrong_state(api: Api) -> None:
 def test_signature_refusals(api: Api) -> None:
     w = api.world
     case_id = w.case_in("grid_mediation")
-    sig = {"signer": "mediator", "method": "seal", "signed_at": NOW}
+    sig = {"signer": "mediator", "method": "signature", "signed_at": NOW}
     # no agreement yet → 409
     assert_problem(api.post(f"/cases/{case_id}/agreement/signatures", sig), 409)
     assert api.put(f"/cases/{case_id}/agreement", dict(AGREEMENT)).status_code == 200

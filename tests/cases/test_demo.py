@@ -12,6 +12,7 @@ from sqlalchemy import select
 from mediation.cases.demo import DEMO_PASSWORD, USERS, DemoRefused, fill
 from mediation.cases.models import Case
 from mediation.workflow.audit import verify_case
+from tests.factories import TODAY
 
 
 @pytest.fixture
@@ -29,8 +30,11 @@ def test_demo_has_every_role_and_every_state(demo):
             if definition.name == "aunt_whistle":
                 assert not missing, f"demo lacks cases in {missing}"
         for case in s.scalars(select(Case)):
-            assert verify_case(s, case.id, case.case_no).valid
-            assert "人调字第" in case.case_no or "咨字第" in case.case_no
+            assert verify_case(s, case.id, case.report_no).valid
+            # a case number once accepted for mediation, never before
+            assert (case.case_no is not None) == (case.accepted_at is not None)
+            assert case.case_no is None or "人调字第" in case.case_no
+            assert "-报" in case.report_no or "-咨" in case.report_no
 
 
 def test_demo_refuses_a_database_with_cases(demo):
@@ -86,9 +90,10 @@ def test_the_whole_road_with_the_demo_users(demo, client):
              "birth_year": 1982, "phone": "13933334444", "address": "红石板社区9幢1单元602室"}]})
     assert r.status_code == 201, r.get_json()
     case = r.get_json()
-    assert case["state"] == "reported" and case["case_no"].startswith("（")
+    assert case["state"] == "reported" and case["case_no"] is None and case["report_no"]
     case = fire(vol, case, "accept")
-    case = act(vol, case, "record_session", {"date": "2026-11-20", "place": "社区调解室",
+    assert case["case_no"].startswith("（")
+    case = act(vol, case, "record_session", {"date": TODAY, "place": "社区调解室",
                                              "participants": ["陈玉兰", "刘志强"],
                                              "summary": "双方各自陈述", "outcome": "未达成一致"})
     case = fire(vol, case, "escalate", {"reason": "双方分歧较大"})
@@ -103,23 +108,24 @@ def test_the_whole_road_with_the_demo_users(demo, client):
         "facts": "602室空调冷凝水管脱落，冷凝水滴落至502室阳台。",
         "dispute_matters": "冷凝水管维修及阳台清洁费用。",
         "responsibilities": "602室业主负全部责任。",
-        "terms": [{"obligor": parties[1]["id"], "content": "三日内重新安装冷凝水管",
-                   "due_date": "2026-12-01"},
-                  {"obligor": parties[1]["id"], "content": "支付阳台清洁费", "amount": "300.00",
-                   "due_date": "2026-12-01"}],
-        "performance_method": "当面履行", "performance_deadline": "2026-12-01"})
+        "terms": [{"obligor": parties[1]["id"], "obligee": parties[0]["id"],
+                   "content": "三日内重新安装冷凝水管", "due_date": TODAY},
+                  {"obligor": parties[1]["id"], "obligee": parties[0]["id"],
+                   "content": "支付阳台清洁费", "amount": "300.00", "due_date": TODAY}],
+        "performance_method": "当面履行", "performance_place": "红石板社区调解室",
+        "performance_deadline": TODAY})
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["copies"] == 3
-    for signer in [parties[0]["id"], parties[1]["id"], "mediator"]:
+    for signer, method in [(parties[0]["id"], "signature"), (parties[1]["id"], "signature"),
+                           ("mediator", "signature"), ("committee", "seal")]:
         r = client.post(f"/api/v1/cases/{case['id']}/agreement/signatures", headers=law,
-                        json={"signer": signer, "method": "signature",
-                              "signed_at": "2026-11-22T10:00:00+08:00"})
+                        json={"signer": signer, "method": method, "signed_at": TODAY})
         assert r.status_code == 201, r.get_json()
     assert r.get_json()["in_force"] is True
     case = client.get(f"/api/v1/cases/{case['id']}", headers=law).get_json()
     case = fire(law, case, "sign_agreement")
     assert case["state"] == "performing"
-    case = act(law, case, "record_follow_up", {"date": "2026-11-21", "method": "电话回访",
+    case = act(law, case, "record_follow_up", {"date": TODAY, "method": "电话回访",
                                                "result": "performed"})
     case = fire(law, case, "confirm_performance")
     assert case["state"] == "resolved" and case["terminal"] is True

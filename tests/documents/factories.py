@@ -77,7 +77,7 @@ class CaseBuilder:
             {"role": "respondent", "kind": "organization", "name": "杭州武林物业服务有限公司",
              "address": self.t("杭州市下城区环城北路88号", 200),
              "legal_representative": "周建国", "representative_title": "总经理",
-             "phone": "057185012345", "id_number": "91330103MA2B3C4D5E"},
+             "phone": "057185012345", "credit_code": "91330103MA2B3C4D52"},
             {"role": "third_party", "kind": "person", "name": "李建华", "sex": "男",
              "birth_year": 1976, "ethnicity": "回族", "occupation": "个体工商户",
              "employer": self.t("建华五金店", 100), "address": "杭州市下城区武林门新村3幢2单元402室",
@@ -90,6 +90,11 @@ class CaseBuilder:
                 "parties": parties}
         self.case, _ = create_case(session, self.rt.engine, body, actor=self.volunteer,
                                    now=self.now)
+
+    @property
+    def reported_on(self) -> date:
+        """The China date the case was reported (records cannot be dated earlier)."""
+        return (self.case.created_at + timedelta(hours=8)).date()
 
     def t(self, value: str, limit: int | None = None) -> str:
         """A free text, or the test's payload in its place (cut to the column's size)."""
@@ -121,8 +126,9 @@ class CaseBuilder:
                 "申请人张桂英陈述：渗水已持续八个月，要求楼上住户和物业公司承担维修费用并赔偿装修损失。"
                 "第三人李建华陈述：装修时未改动卫生间防水，渗水可能来自公共立管。"
                 "被申请人物业公司代理人陈述：愿意配合检测，对公共部位承担维修责任。", 12 if self.long else 2)
-            self.act("record_session", actor, date=(date(2025, 3, 10) + timedelta(days=7 * i))
-                     .isoformat(), place=self.t("武林门社区调解室"),
+            first = max(date(2025, 3, 10), self.reported_on)
+            self.act("record_session", actor, date=(first + timedelta(days=7 * i)).isoformat(),
+                     place=self.t("武林门社区调解室"),
                      participants=["张桂英", "李建华", "周建国（物业公司）", actor.full_name],
                      summary=self.t(summary),
                      outcome=self.t("各方同意委托第三方检测渗水原因，下次继续调解。"))
@@ -132,7 +138,7 @@ class CaseBuilder:
         """``n`` investigations."""
         for i in range(n):
             self.act("record_investigation", actor,
-                     date=(date(2025, 3, 5) + timedelta(days=i)).isoformat(),
+                     date=(max(date(2025, 3, 5), self.reported_on) + timedelta(days=i)).isoformat(),
                      place=self.t("武林门新村3幢301室、402室"), people=self.t("张桂英、李建华"),
                      findings=self.t(_text("现场查看：301室卫生间吊顶有明显水渍，面积约2平方米；"
                                            "402室卫生间地面瓷砖为2024年6月新铺。", 10 if self.long else 2)))
@@ -159,18 +165,22 @@ class CaseBuilder:
             "performance_place": self.t("武林门社区人民调解委员会调解室", 200),
             "performance_deadline": date(2025, 4, 30), "copies": 4, "recorder": "赵丽华",
             "terms": [
-                {"obligor": "李建华", "content": self.t("重新做好402室卫生间防水并承担费用"),
+                {"obligor": "李建华", "obligee": "张桂英",
+                 "content": self.t("重新做好402室卫生间防水并承担费用"),
                  "due_date": date(2025, 4, 15)},
-                {"obligor": "李建华", "content": self.t("赔偿申请人张桂英装修损失"),
-                 "amount": "人民币6800元", "due_date": date(2025, 4, 20)},
-                {"obligor": "杭州武林物业服务有限公司",
+                {"obligor": "李建华", "obligee": "张桂英",
+                 "content": self.t("赔偿申请人张桂英装修损失"),
+                 "amount": "6800", "due_date": date(2025, 4, 20)},
+                {"obligor": "杭州武林物业服务有限公司", "obligee": "张桂英",
                  "content": self.t("更换3幢2单元公共排水立管接口，并承担申请人吊顶修复费用"),
-                 "amount": "人民币2200元", "due_date": date(2025, 4, 30)},
-                {"obligor": "张桂英", "content": self.t("配合施工，收到上述款项后不再就本纠纷提出其他主张")},
+                 "amount": "2200", "due_date": date(2025, 4, 30)},
+                {"obligor": "张桂英", "obligee": "李建华",
+                 "content": self.t("配合施工，收到上述款项后不再就本纠纷提出其他主张")},
             ]}, actor=actor, now=self.tick())
         if sign:
             signers = [(str(p.id), "seal" if p.kind == "organization" else "signature")
-                       for p in self.case.parties] + [("mediator", "signature")]
+                       for p in self.case.parties] + [("mediator", "signature"),
+                                                      ("committee", "seal")]
             for signer, method in signers:
                 at = self.tick(hours=1 / 3)
                 add_signature(self.session, self.rt.engine, self.case.id, signer=signer,
@@ -216,7 +226,7 @@ def oral_case(world: World, session: Session, *, day: int = 3) -> Case:
     """A small dispute settled on the spot by an oral agreement."""
     b = CaseBuilder(world, session, day=day, title="楼道堆放杂物纠纷")
     b.move("accept", b.volunteer)
-    b.act("register_oral_agreement", b.volunteer, date="2025-03-06",
+    b.act("register_oral_agreement", b.volunteer, date=b.reported_on.isoformat(),
           content="李建华于三日内清理楼道内堆放的装修材料，张桂英不再追究。")
     b.move("sign_agreement", b.volunteer)
     return b.case

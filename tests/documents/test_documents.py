@@ -52,7 +52,7 @@ REQUIRED = {
                   "法定代表人（负责人）：周建国", "职务：总经理", "当事人（第三人）：李建华",
                   "回族", "工作单位：建华五金店", "纠纷主要事实", "争议事项", "各方当事人的责任",
                   "经调解，自愿达成如下协议：", "一、第三人李建华重新做好402室卫生间防水",
-                  "二、第三人李建华赔偿申请人张桂英装修损失（金额：人民币6800元），于2025年4月20日前履行完毕",
+                  "二、第三人李建华赔偿申请人张桂英装修损失（金额：人民币6800.00元），于2025年4月20日前履行完毕",
                   "三、被申请人杭州武林物业服务有限公司", "四、申请人张桂英配合施工",
                   "履行方式、地点、期限", "以银行转账方式", "履行地点", "履行期限：2025年4月30日",
                   "本协议一式四份", "签名（盖章或按指印）", "人民调解员", "记录人", "赵丽华",
@@ -113,12 +113,18 @@ def test_agreement_has_no_id_numbers_and_a_code_on_every_page(rt, docs, session,
     assert len(pdf_bytes) < 1_000_000
 
 
-def test_agreement_is_refused_until_everyone_signed(rt, docs, session):
+def test_agreement_is_refused_until_its_content_is_complete(rt, docs, session):
     case = f.signing_case(docs, session)
+    # complete but unsigned: the copy for signing on paper
+    assert "agreement" in available_documents(session, case)
+    render_case_document(session, rt, case, "agreement")
+    with session.no_autoflush:
+        case.agreement.performance_deadline = None  # art. 29: a time limit is required
+        session.flush()
     with pytest.raises(Conflict) as err:
         render_case_document(session, rt, case, "agreement")
-    assert "尚未由各方签名" in err.value.detail.render("zh-CN")
-    assert "not signed by everyone" in err.value.detail.render("en")
+    assert "内容尚不完整" in err.value.detail.render("zh-CN")
+    assert "not complete" in err.value.detail.render("en")
     assert "agreement" not in available_documents(session, case)
     with pytest.raises(NotFound):
         render_case_document(session, rt, case, "no_such_document")
@@ -221,7 +227,8 @@ def test_full_numbers_printed_are_logged(rt, docs, session, resolved):
     render_case_document(session, rt, resolved, "registration", actor=user)
     rows = session.scalars(select(PiiAccess).where(PiiAccess.purpose == "document:registration"))
     logged = {(r.party_id, r.fields, r.user_id) for r in rows}
-    assert logged == {(p.id, "id_number,phone", user.id) for p in resolved.parties}
+    assert logged == {(p.id, "id_number,phone" if p.kind == "person" else "phone", user.id)
+                      for p in resolved.parties}
 
 
 def test_render_job_renders_what_the_engine_queued(rt, docs, session, resolved):
@@ -301,7 +308,7 @@ def test_a_choice_prints_the_name_the_definition_gives_it(rt, docs, session, rea
     """A follow-up's result prints as the definition names it (部分履行), never as its key."""
     b = f.CaseBuilder(docs, session, day=5, title="楼道堆放杂物纠纷")
     b.move("accept", b.volunteer)
-    b.act("register_oral_agreement", b.volunteer, date="2025-03-06",
+    b.act("register_oral_agreement", b.volunteer, date="2025-03-08",
           content="李建华于三日内清理楼道内堆放的装修材料。")
     b.move("sign_agreement", b.volunteer)
     b.act("record_follow_up", b.volunteer, date="2025-03-20", method="电话", result="partly",

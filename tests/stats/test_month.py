@@ -93,6 +93,8 @@ class Month:
                               signed_at=at, actor=actor, now=at)
             add_signature(s, self.rt.engine, case.id, signer="mediator", method="signature",
                           signed_at=at, actor=actor, now=at)
+            add_signature(s, self.rt.engine, case.id, signer="committee", method="seal",
+                          signed_at=at, actor=actor, now=at)
 
     def build(self) -> Month:
         why = {"reason": "双方分歧较大"}
@@ -168,7 +170,7 @@ def test_the_figures_of_a_month_match_a_hand_count(rt, world, month, api, read_p
     assert fig.agreements_performed == 1
     assert fig.judicial_confirmations == 1
     with rt.db.session() as s:
-        numbers = {s.get(Case, i).case_no: name for name, i in month.ids.items()}
+        numbers = {s.get(Case, i).number: name for name, i in month.ids.items()}
     assert [numbers[c.case_no] for c in fig.overdue_cases] == ["A", "G"]
     assert fig.open_at_end == 5
     assert fig.consultations == 2 and fig.consultations_by_outcome == {"converted": 1}

@@ -14,7 +14,7 @@ from mediation.stats.queries import case_level, case_stats, period_figures
 from mediation.timeutil import utcnow
 from mediation.workflow.definition import parse_definition
 from tests.api.conftest import api  # noqa: F401  (the API as the world's users)
-from tests.factories import World
+from tests.factories import TODAY, World
 
 ROAD = ["resolved", "litigation", "withdrawn", "rejected", "performing", "escalated"]
 
@@ -25,7 +25,7 @@ def walked(rt, world: World) -> dict[str, int]:
     the escalated one flagged overdue by a sweep four days on."""
     cases = {state: world.case_in(state) for state in ROAD}
     world.act(cases["performing"], "record_judicial_confirmation", "v1",
-              {"court": "杭州市上城区人民法院", "applied_on": "2026-11-20"})
+              {"court": "杭州市上城区人民法院", "applied_on": TODAY})
     report = rt.engine.sweep(rt.db, now=utcnow() + timedelta(days=4))
     assert report.by_kind == {"overdue": 1}
     return cases
@@ -70,7 +70,7 @@ def test_a_case_taken_to_the_centre_is_not_settled_in_the_community(rt, world):
     world.sign_all(case_id, "v1")
     world.fire(case_id, "sign_agreement", "v1")
     world.act(case_id, "record_follow_up", "v1",
-              {"date": "2026-11-20", "method": "电话", "result": "performed"})
+              {"date": TODAY, "method": "电话", "result": "performed"})
     world.fire(case_id, "confirm_performance", "v1")
     fig = figures(rt)
     assert fig.by_outcome == {"success": 1} and fig.by_level == {"center": 1}

@@ -36,7 +36,7 @@ from mediation.timeutil import utcnow
 from mediation.workflow.audit import verify_events
 from mediation.workflow.definition import Definition, FieldDef, load_file
 from mediation.workflow.models import Event
-from tests.factories import AGREEMENT, USERS, World, case_body
+from tests.factories import AGREEMENT, TODAY, USERS, World, case_body
 from tests.workflow.conftest import clear_cases
 
 DEFINITIONS: dict[str, Definition] = {
@@ -64,7 +64,7 @@ def field_value(fd: FieldDef, grid: str, draw: Any) -> Any:
     return {
         "text": "随机测试内容",
         "confirm": True,
-        "date": "2026-03-15",
+        "date": TODAY,
         "choice": draw(st.sampled_from(fd.choices)) if fd.choices else None,
         "names": ["张桂芳"],
     }[fd.type]
@@ -196,7 +196,7 @@ class CaseMachine(RuleBasedStateMachine):
             st.integers(0, 5)) else st.sampled_from(moves))
         tdef = definition.transitions[trigger]
         if prepare:
-            self._prepare(case_id, tdef.guards, grid)
+            self._prepare(case_id, tuple(g.name for g in tdef.guards), grid)
         try:
             with self.rt.db.session() as s:
                 self.rt.engine.fire(s, case_id, trigger, actor=self.world.user(s, who),
@@ -223,7 +223,7 @@ class CaseMachine(RuleBasedStateMachine):
                                       now=self.now)
                 if "follow_up_performed" in guards:
                     self.rt.engine.act(s, case_id, "record_follow_up", actor=actor, data={
-                        "date": "2026-03-15", "method": "电话", "result": "performed"},
+                        "date": TODAY, "method": "电话", "result": "performed"},
                         now=self.now)
         except MediationError:
             pass
@@ -288,7 +288,7 @@ class CaseMachine(RuleBasedStateMachine):
                 definition = self.rt.engine.definition(s, case)
                 evs = events[case.id]
                 assert case.state in definition.states
-                report = verify_events(case.id, case.case_no, evs)
+                report = verify_events(case.id, case.report_no, evs)
                 assert report.valid, report
                 assert case.version == len(evs), (case.case_no, case.version, len(evs))
                 assert (evs[0].kind, evs[0].to_state) == ("created", definition.initial)

@@ -87,7 +87,7 @@ def assert_one_winner(w: World, case_id: int, results: list[Any], before: list[E
     with w.rt.db.session() as s:
         case = s.get(Case, case_id)
         assert (case.state, case.version) == (winner_state, len(after))
-        assert verify_case(s, case_id, case.case_no).valid
+        assert verify_case(s, case_id, case.report_no).valid
     return won[0]
 
 
@@ -176,12 +176,13 @@ def test_a_sweep_racing_a_person_moves_the_case_once(world: World) -> None:
         assert state == "escalated" and transitions[0].actor == "system"
         assert isinstance(results[1], Conflict)
     with world.rt.db.session() as s:
-        assert verify_case(s, case_id, s.get(Case, case_id).case_no).valid
+        assert verify_case(s, case_id, s.get(Case, case_id).report_no).valid
 
 
 # -- numbering ---------------------------------------------------------------------------
 
-NUMBER = re.compile(r"^（(\d{4})）(.+)人调字第(\d{4})号$")
+NUMBER = re.compile(r"^（(?P<year>\d{4})）(?P<committee>.+)人调字第(?P<n>\d{4})号$")
+REPORT = re.compile(r"^(?P<committee>.+)-报(?P<year>\d{4})-(?P<n>\d{4})$")
 
 
 def _create_many(w: World, per_thread: int, grids: list[str]) -> list[Any]:
@@ -194,22 +195,24 @@ def _create_many(w: World, per_thread: int, grids: list[str]) -> list[Any]:
                 with w.rt.db.session() as s:
                     case, _ = create_case(s, w.rt.engine, case_body(grid=grid, title=f"并发{i}-{k}"),
                                           actor=w.user(s, user))
-                    numbers.append(case.case_no)
+                    numbers.append(case.report_no)
             return numbers
         return create
     return race(w, [job(i) for i in range(THREADS)])
 
 
-def _check_gapless(w: World, expected: dict[str, int]) -> None:
+def _check_gapless(w: World, expected: dict[str, int], column: str = "report_no") -> None:
+    """The numbers in ``column`` run 1..n per committee, for this year (China time)."""
+    pattern = REPORT if column == "report_no" else NUMBER
     with w.rt.db.session() as s:
-        numbers = s.scalars(select(Case.case_no)).all()
+        numbers = [n for n in s.scalars(select(getattr(Case, column))).all() if n is not None]
     year = local_year(utcnow())
     by_committee: dict[str, list[int]] = {}
     for number in numbers:
-        match = NUMBER.match(number)
+        match = pattern.match(number)
         assert match, number
-        assert int(match.group(1)) == year
-        by_committee.setdefault(match.group(2), []).append(int(match.group(3)))
+        assert int(match["year"]) == year
+        by_committee.setdefault(match["committee"], []).append(int(match["n"]))
     assert {k: sorted(v) for k, v in by_committee.items()} == {
         k: list(range(1, n + 1)) for k, n in expected.items()}
 
@@ -220,8 +223,36 @@ def test_concurrent_creation_in_one_committee_numbers_gapless_and_unique(world: 
     assert not [r for r in results if isinstance(r, BaseException)], results
     _check_gapless(world, {"红石板": 1 + THREADS * 3})
     with world.rt.db.session() as s:
-        first = s.scalar(select(func.min(Case.case_no)))
-    assert first == f"（{local_year(utcnow())}）红石板人调字第0001号"
+        first = s.scalar(select(func.min(Case.report_no)))
+        assert s.scalars(select(Case.case_no)).all() == [None] * (1 + THREADS * 3)
+    assert first == f"红石板-报{local_year(utcnow())}-0001"
+
+
+def test_concurrent_acceptances_number_gapless_and_unrejected_reports_take_none(
+        world: World) -> None:
+    """Case numbers are given on acceptance: accepted at once by several mediators they run
+    1..n without a gap, and the reports rejected or withdrawn before acceptance take none."""
+    reports = [world.new_case() for _ in range(THREADS)]
+    dropped = [world.new_case(), world.new_case()]
+    world.fire(dropped[0], "reject", "v1", {"reason": "已起诉"})
+    world.fire(dropped[1], "withdraw", "v1", {"statement": "不调了"})
+
+    def job(case_id: int, who: str) -> Callable[[Session], Any]:
+        def accept(s: Session) -> str | None:
+            return world.rt.engine.fire(s, case_id, "accept", actor=world.user(s, who)).case.case_no
+        return accept
+
+    results = race(world, [job(c, ("v1", "v1b")[i % 2]) for i, c in enumerate(reports)])
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    _check_gapless(world, {"红石板": THREADS}, column="case_no")
+    with world.rt.db.session() as s:
+        for case_id in dropped:
+            assert s.get(Case, case_id).case_no is None
+        for case_id in reports:
+            case = s.get(Case, case_id)
+            assert case.accepted_at is not None
+            assert case.case_no in {e.data.get("case_no") for e in s.scalars(
+                select(Event).where(Event.case_id == case_id))}
 
 
 def test_concurrent_creation_in_two_committees_numbers_each_from_one(world: World) -> None:

@@ -33,7 +33,7 @@ from mediation.workflow.audit import verify_case
 from mediation.workflow.definition import Definition, load_file
 from mediation.workflow.models import Event, OutboxRow
 from tests.conftest import make_config
-from tests.factories import AGREEMENT, PARTIES, USERS, World, case_body
+from tests.factories import AGREEMENT, PARTIES, TODAY, USERS, World, case_body
 
 DEFINITION: Definition = load_file(data_dir("workflows") / "aunt_whistle.toml")
 CONSULTATION: Definition = load_file(data_dir("workflows") / "consultation.toml")
@@ -103,7 +103,7 @@ def test_a_high_risk_report_is_escalated_at_once_and_the_police_post_told(world:
         # the centre (the escalation's own notice) and the police post (the rule's)
         assert [(r.effect, r.payload, r.event_seq) for r in rows] == [
             ("notify", {"target": "supervisors"}, 2), ("notify", {"target": "police_post"}, 2)]
-        assert verify_case(s, case_id, case.case_no).valid
+        assert verify_case(s, case_id, case.report_no).valid
 
 
 @pytest.mark.parametrize("risk", ["low", "medium"])
@@ -132,25 +132,26 @@ def test_converting_a_consultation_opens_a_mediation_case(world: World,
     consultation = world.case(consultation_id)
     assert consultation.state == CONSULTATION.transitions["convert"].dest == "converted"
     assert consultation.closed_at is not None
-    assert "咨字" in consultation.case_no
+    assert "-咨" in consultation.report_no and consultation.case_no is None
     with world.rt.db.session() as s:
         opened = s.scalar(select(Case).where(Case.origin_case_id == consultation_id))
         assert opened is not None
         assert (opened.workflow, opened.state, opened.source, opened.grid.code) == (
             "aunt_whistle", DEFINITION.initial, "consultation", "G2")
-        assert "人调字" in opened.case_no
+        assert "-报" in opened.report_no and opened.case_no is None  # not accepted yet
         assert opened.title == "咨询：邻居噪音"
         assert [p.name for p in opened.parties] == [p["name"] for p in PARTIES]
         assert [world.rt.cipher.decrypt(p.phone_enc) for p in opened.parties] == [
             p["phone"] for p in PARTIES]
-        opened_id, opened_no = opened.id, opened.case_no
-        assert verify_case(s, consultation_id, consultation.case_no).valid
+        opened_id, opened_no = opened.id, opened.report_no
+        assert verify_case(s, consultation_id, consultation.report_no).valid
         assert verify_case(s, opened_id, opened_no).valid
     trail = events(world, consultation_id)
     assert [(e.kind, e.name) for e in trail[-2:]] == [("transition", "convert"),
                                                       ("system", "opened_case")]
-    assert trail[-1].data == {"case_no": opened_no, "case_id": opened_id}
-    assert events(world, opened_id)[0].data["origin"] == consultation.case_no
+    assert trail[-1].data == {"case_no": opened_no, "report_no": opened_no,
+                              "case_id": opened_id}
+    assert events(world, opened_id)[0].data["origin"] == consultation.report_no
     assert consultation.version == len(trail)
 
 
@@ -311,7 +312,7 @@ def test_signing_without_an_agreement_says_why_in_both_languages(world: World) -
 def test_a_registered_oral_agreement_is_enough_to_sign(world: World) -> None:
     case_id = world.case_in("grid_mediation")
     act(world, case_id, "register_oral_agreement", "v1",
-        {"content": "李建国三日内修好防水层", "date": "2026-03-02"})
+        {"content": "李建国三日内修好防水层", "date": TODAY})
     assert fire(world, case_id, "sign_agreement", "v1").case.state == "performing"
 
 
@@ -322,21 +323,21 @@ def test_closing_needs_a_follow_up_with_the_result_performed(world: World) -> No
     assert guard_reasons(exc) == [("尚未记录结果为“已履行”的回访",
                                    "No follow-up visit with the result 'performed' is recorded")]
     act(world, case_id, "record_follow_up", "v1",
-        {"date": "2026-03-20", "method": "上门", "result": "partly"})
+        {"date": TODAY, "method": "上门", "result": "partly"})
     refused(world, case_id, ValidationFailed,
             lambda: fire(world, case_id, "confirm_performance", "v1"))
     act(world, case_id, "record_follow_up", "v1",
-        {"date": "2026-03-27", "method": "上门", "result": "performed"})
+        {"date": TODAY, "method": "上门", "result": "performed"})
     assert fire(world, case_id, "confirm_performance", "v1").case.state == "resolved"
 
 
 def test_a_follow_up_from_an_earlier_performance_does_not_count(world: World) -> None:
     case_id = world.case_in("performing")
     act(world, case_id, "record_follow_up", "v1",
-        {"date": "2026-03-20", "method": "上门", "result": "performed"})
+        {"date": TODAY, "method": "上门", "result": "performed"})
     fire(world, case_id, "report_breach", "v1", {"reason": "又漏水了"})
     fire(world, case_id, "assign_center", "r1", {"mediator": "r1"})
-    act(world, case_id, "register_oral_agreement", "r1", {"content": "重新约定", "date": "2026-04-01"})
+    act(world, case_id, "register_oral_agreement", "r1", {"content": "重新约定", "date": TODAY})
     fire(world, case_id, "sign_agreement", "r1")
     refused(world, case_id, ValidationFailed,
             lambda: fire(world, case_id, "confirm_performance", "r1"))
@@ -351,11 +352,11 @@ def test_a_follow_up_from_an_earlier_performance_does_not_count(world: World) ->
      [("data.date", "Not a date (use YYYY-MM-DD)")]),
     ("record_session", {"summary": "调解"},
      [("data.date", "This field is required"), ("data.outcome", "This field is required")]),
-    ("record_session", {"date": "2026-03-01", "summary": "调解", "outcome": "未果",
+    ("record_session", {"date": TODAY, "summary": "调解", "outcome": "未果",
                         "participants": 5}, [("data.participants", "Must be a list")]),
-    ("record_follow_up", {"date": "2026-03-01", "method": "电话", "result": "maybe"},
+    ("record_follow_up", {"date": TODAY, "method": "电话", "result": "maybe"},
      [("data.result", "Invalid value; choose one of: performed, partly, not_performed")]),
-    ("record_investigation", {"date": "2026-03-01", "findings": "属实", "weather": "晴"},
+    ("record_investigation", {"date": TODAY, "findings": "属实", "weather": "晴"},
      [("data.weather", "Unknown field")]),
     ("add_note", {"text": "x" * 5001}, [("data.text", "Must be at most 5000 characters")]),
     ("reassign", {"to": "r2", "reason": "回避"},
@@ -374,13 +375,13 @@ def test_a_valid_action_is_recorded_cleaned_without_moving_the_case(world: World
     case_id = world.case_in("grid_mediation")
     state, version, count = snapshot(world, case_id)
     act(world, case_id, "record_session", "v1", {
-        "date": "2026-03-01T10:30:00+08:00", "summary": " 双方陈述意见 ", "outcome": "初步达成一致",
+        "date": f"{TODAY}T10:30:00+08:00", "summary": " 双方陈述意见 ", "outcome": "初步达成一致",
         "participants": "张桂芳、李建国，王阿姨"})
     assert snapshot(world, case_id) == (state, version + 1, count + 1)
     ev = events(world, case_id)[-1]
     assert (ev.kind, ev.name, ev.actor, ev.from_state, ev.to_state) == (
         "action", "record_session", "v1", state, state)
-    assert ev.data == {"date": "2026-03-01", "summary": "双方陈述意见", "outcome": "初步达成一致",
+    assert ev.data == {"date": TODAY, "summary": "双方陈述意见", "outcome": "初步达成一致",
                        "participants": ["张桂芳", "李建国", "王阿姨"]}
 
 
@@ -389,11 +390,11 @@ def _first_state_outside(states: tuple[str, ...]) -> str:
 
 
 VALID_ACTION_DATA = {
-    "record_investigation": {"date": "2026-03-01", "findings": "属实"},
-    "record_session": {"date": "2026-03-01", "summary": "调解", "outcome": "未果"},
-    "record_follow_up": {"date": "2026-03-01", "method": "电话", "result": "performed"},
-    "register_oral_agreement": {"content": "口头协议", "date": "2026-03-01"},
-    "record_judicial_confirmation": {"court": "上城区人民法院", "applied_on": "2026-03-01"},
+    "record_investigation": {"date": TODAY, "findings": "属实"},
+    "record_session": {"date": TODAY, "summary": "调解", "outcome": "未果"},
+    "record_follow_up": {"date": TODAY, "method": "电话", "result": "performed"},
+    "register_oral_agreement": {"content": "口头协议", "date": TODAY},
+    "record_judicial_confirmation": {"court": "上城区人民法院", "applied_on": TODAY},
     "reassign": {"to": "v1b", "reason": "回避"},
 }
 
@@ -440,9 +441,9 @@ def save(w: World, case_id: int, who: str = "v1", **data: Any) -> Any:
         return save_agreement(s, w.rt.engine, case_id, data, actor=w.user(s, who))
 
 
-def sign(w: World, case_id: int, signer: str, who: str = "v1") -> Any:
+def sign(w: World, case_id: int, signer: str, who: str = "v1", method: str = "signature") -> Any:
     with w.rt.db.session() as s:
-        return add_signature(s, w.rt.engine, case_id, signer=signer, method="signature",
+        return add_signature(s, w.rt.engine, case_id, signer=signer, method=method,
                              signed_at=utcnow(), actor=w.user(s, who))
 
 
@@ -479,25 +480,33 @@ def test_missing_signatures_are_named(world: World) -> None:
     sign(world, case_id, party_ids(world, case_id)[0])
     exc = refused(world, case_id, ValidationFailed,
                   lambda: fire(world, case_id, "sign_agreement", "v1"))
-    assert guard_reasons(exc) == [("以下各方尚未签名：李建国、调解员",
-                                   "Not yet signed by: 李建国、调解员")]
+    assert guard_reasons(exc) == [("以下各方尚未签名或盖章：李建国、调解员、调解委员会印章",
+                                   "Not yet signed or sealed by: 李建国、调解员、调解委员会印章")]
 
 
-def test_replacing_the_draft_voids_its_signatures(world: World) -> None:
+def test_changing_a_signed_draft_makes_a_new_version_and_keeps_the_old(world: World) -> None:
     case_id = world.case_in("grid_mediation")
     save(world, case_id, **AGREEMENT)
+    save(world, case_id, **{**AGREEMENT, "facts": "改写了事实"})  # nobody signed: rewritten
     for pid in party_ids(world, case_id):
         sign(world, case_id, pid)
     save(world, case_id, **{**AGREEMENT, "performance_method": "现金"})
     with world.rt.db.session() as s:
-        agreement = s.get(Case, case_id).agreement
-        assert (agreement.revision, agreement.signatures, agreement.effective_at) == (2, [], None)
+        case = s.get(Case, case_id)
+        agreement = case.agreement
+        assert (agreement.round, agreement.version, agreement.revision) == (1, 2, 1)
+        assert (agreement.signatures, agreement.effective_at) == ([], None)
+        old = [a for a in case.agreements if a.id != agreement.id]
+        assert [(a.version, a.status, len(a.signatures), a.revision, a.performance_method)
+                for a in old] == [(1, "superseded", 2, 2, "银行转账")]
+        assert old[0].voided_at is not None and "第2版" in old[0].void_reason
     draft = events(world, case_id)[-1]
-    assert (draft.kind, draft.name, draft.data["revision"], draft.data["voided_signatures"]) == (
-        "agreement", "save_draft", 2, 2)
+    assert (draft.kind, draft.name, draft.data["version"], draft.data["superseded"],
+            draft.data["voided_signatures"]) == ("agreement", "new_version", 2, 1, 2)
     exc = refused(world, case_id, ValidationFailed,
                   lambda: fire(world, case_id, "sign_agreement", "v1"))
-    assert guard_reasons(exc)[0][1] == "Not yet signed by: 张桂芳、李建国、调解员"
+    assert guard_reasons(exc)[0][1] == (
+        "Not yet signed or sealed by: 张桂芳、李建国、调解员、调解委员会印章")
 
 
 def test_the_last_signature_puts_the_agreement_in_force_and_it_cannot_change(
@@ -524,19 +533,21 @@ def test_a_new_agreement_is_needed_after_a_breach(world: World) -> None:
     save(world, case_id, "r1", **{**AGREEMENT, "performance_method": "现金，三日内"})
     for signer in [*party_ids(world, case_id), "mediator"]:
         sign(world, case_id, signer, "r1")
+    sign(world, case_id, "committee", "r1", method="seal")
     assert fire(world, case_id, "sign_agreement", "r1").case.state == "performing"
     with world.rt.db.session() as s:
         agreements = s.scalars(select(Agreement).where(Agreement.case_id == case_id)
                                .order_by(Agreement.id)).all()
-        # The breached agreement stays on file, set aside; the new one is in force.
-        assert [(a.voided_at is not None, a.effective_at is not None) for a in agreements] == [
-            (True, True), (False, True)]
+        # The breached agreement stays on file, voided with why; the new round's is in force.
+        assert [(a.round, a.status, a.voided_at is not None, a.void_reason,
+                 a.effective_at is not None) for a in agreements] == [
+            (1, "voided", True, "未按期修复", True), (2, "in_force", False, "", True)]
 
 
 def test_an_oral_agreement_of_an_earlier_round_does_not_count(world: World) -> None:
     case_id = world.case_in("grid_mediation")
     act(world, case_id, "register_oral_agreement", "v1",
-        {"content": "口头约定", "date": "2026-03-02"})
+        {"content": "口头约定", "date": TODAY})
     fire(world, case_id, "sign_agreement", "v1")
     fire(world, case_id, "report_breach", "v1", {"reason": "未履行"})
     fire(world, case_id, "return_to_grid", "r1", {"instructions": "再调"})
@@ -583,7 +594,7 @@ def _tamper(w: World, case_id: int, seq: int, column: str, value: str) -> None:
 ])
 def test_tampering_with_an_event_names_its_seq(world: World, column: str, value: str) -> None:
     case_id = _walked_case(world)
-    case_no = world.case(case_id).case_no
+    case_no = world.case(case_id).report_no
     n = len(events(world, case_id))
     with world.rt.db.session() as s:
         assert verify_case(s, case_id, case_no).valid
@@ -599,7 +610,7 @@ def test_a_deleted_event_breaks_the_chain_where_it_was(world: World) -> None:
     with world.rt.db.engine.begin() as conn:
         conn.execute(text("DELETE FROM events WHERE case_id = :c AND seq = 2"), {"c": case_id})
     with world.rt.db.session() as s:
-        report = verify_case(s, case_id, world.case(case_id).case_no)
+        report = verify_case(s, case_id, world.case(case_id).report_no)
     assert (report.valid, report.broken_seq) == (False, 3)
 
 
@@ -610,7 +621,7 @@ def test_every_event_of_a_whole_road_chains(world: World) -> None:
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(evs))
     assert world.case(case_id).version == len(evs)
     with world.rt.db.session() as s:
-        assert verify_case(s, case_id, world.case(case_id).case_no).valid
+        assert verify_case(s, case_id, world.case(case_id).report_no).valid
 
 
 # -- personal information ----------------------------------------------------------------

@@ -26,7 +26,7 @@ from mediation.workflow.definition import DeadlineDef, Definition, load_file
 from mediation.workflow.engine import SweepReport
 from mediation.workflow.models import Deadline, Event
 from tests.conftest import make_config
-from tests.factories import AGREEMENT, World, case_body
+from tests.factories import AGREEMENT, TODAY, World, case_body
 
 DEFINITION: Definition = load_file(data_dir("workflows") / "aunt_whistle.toml")
 T0 = datetime(2026, 3, 2, 1, 0)  # naive UTC, as the engine keeps time
@@ -63,7 +63,7 @@ def walk(w: World, state: str, now: datetime) -> int:
             sign_all(w, case_id, now)
         elif trigger == "@follow_up":
             act(w, case_id, "record_follow_up", "v1", now,
-                {"date": "2026-03-02", "method": "上门", "result": "performed"})
+                {"date": TODAY, "method": "上门", "result": "performed"})
         else:
             w.fire(case_id, trigger, who, data, now=now)
     assert w.case(case_id).state == state
@@ -78,11 +78,16 @@ def act(w: World, case_id: int, action: str, who: str, now: datetime, data: dict
 def sign_all(w: World, case_id: int, now: datetime, **agreement: Any) -> None:
     with w.rt.db.session() as s:
         actor = w.user(s, "v1")
-        save_agreement(s, w.rt.engine, case_id, {**AGREEMENT, **agreement}, actor=actor, now=now)
+        # performed by the day it is signed: the follow-up visit is due a week later
+        save_agreement(s, w.rt.engine, case_id, {
+            **AGREEMENT, "performance_deadline": (now + CST).date(), **agreement},
+            actor=actor, now=now)
         case = s.get(Case, case_id)
         for signer in [*(str(p.id) for p in case.parties), "mediator"]:
             add_signature(s, w.rt.engine, case_id, signer=signer, method="signature",
                           signed_at=now, actor=actor, now=now)
+        add_signature(s, w.rt.engine, case_id, signer="committee", method="seal",
+                      signed_at=now, actor=actor, now=now)
 
 
 def sweep(w: World, now: datetime) -> SweepReport:
@@ -140,7 +145,7 @@ def test_reported_reminds_then_escalates_at_the_times_the_definition_gives(world
         assert (ev.kind, ev.name, ev.actor, ev.from_state, ev.to_state) == (
             "transition", fire.fire, "system", "reported", "escalated")
         assert ev.data["reason"] == fire.reason.zh
-        assert verify_case(s, case_id, case.case_no).valid
+        assert verify_case(s, case_id, case.report_no).valid
     assert system_events(world, case_id) == [("remind", "deadline", "reported"),
                                              ("transition", "escalate", "escalated")]
 
@@ -213,9 +218,9 @@ def test_follow_up_is_due_7_days_after_the_last_performance_date(world: World) -
     remind = the_deadline("performing", "remind")
     assert (remind.after, remind.anchor) == (timedelta(days=7), "last_performance_date")
     case_id = walk(world, "grid_mediation", T0)
-    terms = [{**AGREEMENT["terms"][0], "due_date": date(2026, 3, 25)},
+    terms = [{**AGREEMENT["terms"][0], "due_date": date(2026, 3, 20)},
              {**AGREEMENT["terms"][1], "due_date": date(2026, 3, 10)}]
-    sign_all(world, case_id, T0, terms=terms, performance_deadline=date(2026, 3, 20))
+    sign_all(world, case_id, T0, terms=terms, performance_deadline=date(2026, 3, 25))
     world.fire(case_id, "sign_agreement", "v1", now=T0)
     # The end of 25 March in China, in UTC, plus seven days.
     due = datetime.combine(date(2026, 3, 25), time(23, 59, 59)) - CST + remind.after
@@ -235,7 +240,7 @@ def test_follow_up_is_due_7_days_after_the_last_performance_date(world: World) -
 def test_follow_up_without_performance_dates_counts_from_the_agreement_taking_effect(
         world: World) -> None:
     case_id = walk(world, "grid_mediation", T0)
-    world.act(case_id, "register_oral_agreement", "v1", {"content": "口头约定赔偿", "date": "2026-03-02"})
+    world.act(case_id, "register_oral_agreement", "v1", {"content": "口头约定赔偿", "date": TODAY})
     world.fire(case_id, "sign_agreement", "v1", now=T0 + timedelta(hours=2))
     remind = the_deadline("performing", "remind")
     assert [d.due_at for d in pending(world, case_id)] == [T0 + timedelta(hours=2) + remind.after]
@@ -278,7 +283,7 @@ def test_a_second_sweep_at_the_same_time_fires_nothing(world: World) -> None:
         assert sorted(d.id for d in rows) == sorted(fired)
         for case_id in cases:
             case = s.get(Case, case_id)
-            assert verify_case(s, case_id, case.case_no).valid
+            assert verify_case(s, case_id, case.report_no).valid
 
 
 @pytest.mark.parametrize("sweepers", [4])
@@ -311,7 +316,7 @@ def test_concurrent_sweeps_fire_each_deadline_exactly_once(world: World, sweeper
         assert s.scalar(select(Event.id).where(Event.name == "deadline_not_fired")) is None
         for case_id in cases:
             case = s.get(Case, case_id)
-            assert verify_case(s, case_id, case.case_no).valid
+            assert verify_case(s, case_id, case.report_no).valid
             assert case.version == len(s.scalars(select(Event.id).where(
                 Event.case_id == case_id)).all())
 

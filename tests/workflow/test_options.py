@@ -10,7 +10,7 @@ from mediation.cases.models import Case
 from mediation.cases.permissions import can_see
 from mediation.workflow.builtins import user_candidates
 from mediation.workflow.registry import FIELD_TYPES, FieldContext
-from tests.factories import USERS, World
+from tests.factories import TODAY, USERS, World
 
 
 def options(world: World, case_id: int, username: str):
@@ -74,7 +74,7 @@ def test_a_guard_says_why_the_case_cannot_close_yet(world: World) -> None:
     assert not opts["confirm_performance"].allowed
     assert "回访" in opts["confirm_performance"].reason.render("zh-CN")
     world.act(case_id, "record_follow_up", "v1",
-              {"date": "2026-11-20", "method": "上门", "result": "performed"})
+              {"date": TODAY, "method": "上门", "result": "performed"})
     opts = {o.name: o for o in options(world, case_id, "v1")}
     assert opts["confirm_performance"].allowed
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 00:38:58.671210
+Create Date: 2026-12-01 01:00:35.925001
 """
 
 from collections.abc import Sequence
@@ -90,7 +90,8 @@ def upgrade() -> None:
 
     op.create_table('cases',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('case_no', sa.String(length=80), nullable=False),
+    sa.Column('report_no', sa.String(length=80), nullable=False),
+    sa.Column('case_no', sa.String(length=80), nullable=True),
     sa.Column('workflow', sa.String(length=60), nullable=False),
     sa.Column('definition_version', sa.String(length=32), nullable=False),
     sa.Column('state', sa.String(length=60), nullable=False),
@@ -112,6 +113,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.Column('accepted_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint("risk_level IN ('low', 'medium', 'high')", name=op.f('ck_cases_risk_level')),
     sa.CheckConstraint('version >= 1', name=op.f('ck_cases_version_positive')),
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_cases_assignee_id_users')),
@@ -121,7 +123,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['origin_case_id'], ['cases.id'], name=op.f('fk_cases_origin_case_id_cases')),
     sa.ForeignKeyConstraint(['reporter_id'], ['users.id'], name=op.f('fk_cases_reporter_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cases')),
-    sa.UniqueConstraint('case_no', name=op.f('uq_cases_case_no'))
+    sa.UniqueConstraint('case_no', name=op.f('uq_cases_case_no')),
+    sa.UniqueConstraint('report_no', name=op.f('uq_cases_report_no'))
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cases_assignee_id'), ['assignee_id'], unique=False)
@@ -133,6 +136,9 @@ def upgrade() -> None:
     op.create_table('agreements',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('facts', sa.Text(), nullable=False),
     sa.Column('dispute_matters', sa.Text(), nullable=False),
     sa.Column('responsibilities', sa.Text(), nullable=False),
@@ -145,13 +151,37 @@ def upgrade() -> None:
     sa.Column('mediator_id', sa.Integer(), nullable=True),
     sa.Column('effective_at', sa.DateTime(), nullable=True),
     sa.Column('voided_at', sa.DateTime(), nullable=True),
+    sa.Column('void_reason', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("status IN ('draft', 'in_force', 'voided', 'superseded')", name=op.f('ck_agreements_agreement_status')),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_agreements_case_id_cases')),
     sa.ForeignKeyConstraint(['mediator_id'], ['users.id'], name=op.f('fk_agreements_mediator_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_agreements'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_agreements')),
+    sa.UniqueConstraint('case_id', 'round', 'version', name=op.f('uq_agreements_case_id_round_version'))
     )
     with op.batch_alter_table('agreements', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_agreements_case_id'), ['case_id'], unique=False)
+
+    op.create_table('attachments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('uploaded_by', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('stored', sa.String(length=200), nullable=False),
+    sa.Column('mimetype', sa.String(length=60), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('width', sa.Integer(), nullable=False),
+    sa.Column('height', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_attachments_case_id_cases')),
+    sa.ForeignKeyConstraint(['uploaded_by'], ['users.id'], name=op.f('fk_attachments_uploaded_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attachments')),
+    sa.UniqueConstraint('stored', name=op.f('uq_attachments_stored'))
+    )
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attachments_case_id'), ['case_id'], unique=False)
 
     op.create_table('deadlines',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -183,6 +213,7 @@ def upgrade() -> None:
     sa.Column('from_state', sa.String(length=60), nullable=True),
     sa.Column('to_state', sa.String(length=60), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('handler', sa.String(length=60), nullable=True),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_events_case_id_cases')),
@@ -256,6 +287,7 @@ def upgrade() -> None:
     sa.Column('employer', sa.String(length=100), nullable=False),
     sa.Column('legal_representative', sa.String(length=60), nullable=False),
     sa.Column('representative_title', sa.String(length=60), nullable=False),
+    sa.Column('credit_code', sa.String(length=18), nullable=False),
     sa.Column('phone_enc', sa.Text(), nullable=True),
     sa.Column('id_number_enc', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_parties_case_id_cases')),
@@ -291,6 +323,7 @@ def upgrade() -> None:
     sa.Column('agreement_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('obligor', sa.String(length=100), nullable=False),
+    sa.Column('obligee', sa.String(length=100), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
     sa.Column('amount', sa.String(length=40), nullable=True),
     sa.Column('due_date', sa.Date(), nullable=True),
@@ -318,6 +351,22 @@ def upgrade() -> None:
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incidents_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_incidents_outbox_id'), ['outbox_id'], unique=False)
+
+    op.create_table('party_agents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('party_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('relation', sa.String(length=60), nullable=False),
+    sa.Column('authority', sa.String(length=200), nullable=False),
+    sa.Column('phone_enc', sa.Text(), nullable=True),
+    sa.CheckConstraint("kind IN ('agent', 'guardian')", name=op.f('ck_party_agents_agent_kind')),
+    sa.ForeignKeyConstraint(['party_id'], ['parties.id'], name=op.f('fk_party_agents_party_id_parties')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_party_agents'))
+    )
+    with op.batch_alter_table('party_agents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_party_agents_party_id'), ['party_id'], unique=False)
 
     op.create_table('pii_access',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -368,6 +417,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_pii_access_party_id'))
 
     op.drop_table('pii_access')
+    with op.batch_alter_table('party_agents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_party_agents_party_id'))
+
+    op.drop_table('party_agents')
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_incidents_outbox_id'))
         batch_op.drop_index(batch_op.f('ix_incidents_case_id'))
@@ -406,6 +459,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_deadlines_case_id'))
 
     op.drop_table('deadlines')
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachments_case_id'))
+
+    op.drop_table('attachments')
     with op.batch_alter_table('agreements', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agreements_case_id'))
 
