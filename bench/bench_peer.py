@@ -32,6 +32,7 @@ import random
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -78,7 +79,8 @@ PARTIES = [
 ]
 AGREEMENT = {"facts": "卫生间防水层老化渗漏", "dispute_matters": "维修及赔偿",
              "responsibilities": "被申请人负主要责任", "performance_method": "银行转账",
-             "terms": [{"obligor": "@respondent", "content": "十日内修复并赔偿", "amount": "2000.00"}]}
+             "terms": [{"obligor": "@respondent", "obligee": "@applicant", "content": "十日内修复并赔偿",
+                        "amount": "2000.00"}]}
 
 # -- the BPMN of a definition -------------------------------------------------------------------
 
@@ -283,8 +285,12 @@ def _prepare(rt: Runtime, trigger: str, ids: list[int], users: dict[str, User],
             if trigger == "sign_agreement":
                 case = s.get(Case, cid)
                 assert case is not None
-                terms = [{**t, "obligor": case.parties[1].name} for t in AGREEMENT["terms"]]
-                save_agreement(s, rt.engine, cid, {**AGREEMENT, "terms": terms}, actor=actor)
+                terms = [{**t, "obligor": case.parties[1].name, "obligee": case.parties[0].name}
+                         for t in AGREEMENT["terms"]]
+                save_agreement(s, rt.engine, cid, {**AGREEMENT, "terms": terms,
+                                                   "performance_deadline": (
+                                                       utcnow().date() + timedelta(days=10)).isoformat()},
+                               actor=actor)
                 signers = [str(p.id) for p in case.parties] + ["mediator", "committee"]
                 for signer in signers:
                     try:

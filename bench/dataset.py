@@ -22,6 +22,7 @@ Every copied chain verifies (``mediation audit verify``); ``check(url)`` verifie
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import multiprocessing
 import random
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Table, func, select, text
+from sqlalchemy import JSON, Date, DateTime, String, Table, func, select, text
 from sqlalchemy.engine import Connection
 
 from bench.common import cheap_passwords
@@ -289,8 +290,9 @@ OPEN_STATES = {"reported", "grid_mediation", "escalated", "center_mediation", "l
 AGREEMENT = {
     "facts": "@desc", "dispute_matters": "赔偿金额及履行期限", "responsibilities": "被申请人负主要责任",
     "performance_method": "银行转账", "performance_place": "社区调解室",
-    "terms": [{"obligor": "@b", "content": "于十日内修复并赔偿损失", "amount": "2000.00"},
-              {"obligor": "@b", "content": "今后注意避免类似情况发生", "amount": None}],
+    "performance_deadline": "@due",
+    "terms": [{"obligor": "@b", "obligee": "@a", "content": "于十日内修复并赔偿损失", "amount": "2000.00"},
+              {"obligor": "@b", "obligee": "@a", "content": "今后注意避免类似情况发生", "amount": None}],
 }
 
 
@@ -347,10 +349,10 @@ def _walk(rt: Runtime, grid: Grid, texts: Texts, steps: list[Any],
                 "risk_level": "medium", "title": title, "description": desc,
                 "parties": [{"role": "applicant", "kind": "person", "name": a, "sex": "女",
                              "birth_year": 1958, "phone": "13857112345",
-                             "id_number": "330103195803120027", "address": "3幢2单元401室"},
+                             "address": "3幢2单元401室"},
                             {"role": "respondent", "kind": "person", "name": b, "sex": "男",
                              "birth_year": 1975, "phone": "13900001111",
-                             "id_number": "330103197501010011", "address": "3幢2单元501室"}]}
+                             "address": "3幢2单元501室"}]}
         case, _ = create_case(s, rt.engine, body, actor=actor, now=now)
         case_id = case.id
     ctx = {"a": a, "b": b, "desc": desc, "R": users["R"], "L": users["L"]}
@@ -359,7 +361,8 @@ def _walk(rt: Runtime, grid: Grid, texts: Texts, steps: list[Any],
         if step[0] == "wait":
             now += timedelta(hours=step[1])
             continue
-        ctx["date"] = now.date().isoformat()
+        ctx["date"] = (now + timedelta(hours=8)).date().isoformat()  # the China date
+        ctx["due"] = (now + timedelta(days=10)).date().isoformat()
         with rt.db.session() as s:
             actor = s.scalar(select(User).where(User.username == users[step[-1] if step[0] == "sign"
                                                                        else step[2]]))
@@ -457,6 +460,7 @@ class Copier:
                  plan: Plan, now: datetime, dialect: str):
         self.city = city
         self.tables = case_tables()
+        self.tables_by_name = {t.name: t for t in self.tables}
         self.sqlite = dialect == "sqlite"
         self.templates = [t for t in templates if not plan.only_open or t.state in OPEN_STATES]
         total = sum(t.share for t in self.templates)
@@ -501,9 +505,9 @@ class Copier:
         base = tcase["created_at"]
         for ev in sorted(tpl.rows.get("events", []), key=lambda e: e["seq"]):
             at_iso = iso(ev["at"])
-            canon = canonical(tcase.get("case_no") or "", ev["seq"], ev["at"], ev["actor"],
-                              ev["kind"], ev["name"], ev["from_state"], ev["to_state"],
-                              ev["data"]).decode()
+            # the event's own columns as the chain covers them (whatever they are now)
+            fields = {k: ev[k] for k in _CANONICAL_ARGS if k in ev}
+            canon = canonical(_case_ref(tcase), **fields).decode()
             assert at_iso is not None and canon.count(at_iso) == 1
             assert at_iso == ev["at"].isoformat(timespec="microseconds") + "Z"
             events.append({"base": [ev.get(c) for c in self.columns["events"]],
@@ -513,9 +517,12 @@ class Copier:
                                            by_text),
                            "actor": ev["actor"]})
         cols = self.columns["events"]
+        fixed = {"id", "case_id", "at", "actor", "data", "prev_hash", "hash"}
         return {"rx": rx, "esc": esc, "events": events, "case_id": tcase["id"],
-                "ix": {c: cols.index(c) for c in ("id", "case_id", "at", "actor", "data",
-                                                  "prev_hash", "hash")},
+                "ix": {c: cols.index(c) for c in fixed},
+                # other text columns may name people (the handler): replaced like the actor
+                "names": [i for i, c in enumerate(cols) if c not in fixed
+                          and isinstance(self.tables_by_name["events"].c[c].type, String)],
                 "plans": self._plans(tpl)}
 
     def copies(self, count: int) -> Iterator[dict[str, list[tuple[Any, ...]]]]:
@@ -703,6 +710,9 @@ class Copier:
             r[ix["case_id"]] = case_id
             r[ix["at"]] = at.isoformat(" ", "microseconds") if sqlite else at
             r[ix["actor"]] = plain_new.get(ev["actor"], ev["actor"])
+            for i in recipe["names"]:
+                if r[i] is not None:
+                    r[i] = plain_new.get(r[i], r[i])
             r[ix["data"]] = sub(ev["data"])
             r[ix["prev_hash"]] = prev
             r[ix["hash"]] = digest
@@ -842,6 +852,15 @@ def build(rt: Runtime, plan: Plan, *, districts: int = 10, streets: int = 8,
     return Built(plan.n, dict(writer.counts), seconds, setup, city, templates)
 
 
+# canonical()'s arguments after the case reference: columns of the events table.
+_CANONICAL_ARGS = list(inspect.signature(canonical).parameters)[1:]
+
+
+def _case_ref(case: dict[str, Any]) -> str:
+    """What the chain names the case by: its report number (else its case number)."""
+    return str(case.get("report_no") or case.get("case_no") or "")
+
+
 def _pieces(rx: re.Pattern[str], text_: str, by_text: dict[str, str]) -> list[tuple[str, str | None]]:
     """``text_`` cut into literal pieces and the keys of the strings a copy replaces."""
     out: list[tuple[str, str | None]] = []
@@ -884,12 +903,12 @@ def sample_verify(rt: Runtime, k: int = 200, seed: int = 3) -> tuple[int, int]:
         rng = random.Random(seed)
         broken = checked = 0
         for _ in range(k):
-            row = s.execute(select(Case.id, Case.case_no, Case.version)
+            row = s.execute(select(Case.id, Case.report_no, Case.version)
                             .where(Case.id >= rng.randint(1, top)).order_by(Case.id).limit(1)).first()
             if row is None:
                 continue
             checked += 1
-            if not verify_case(s, row.id, row.case_no, row.version).valid:
+            if not verify_case(s, row.id, row.report_no, row.version).valid:
                 broken += 1
     return checked, broken
 
