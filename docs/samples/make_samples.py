@@ -42,6 +42,9 @@ SAMPLES = [
     ("timeline", "resolved", "timeline"),
     ("dossier", "resolved", "dossier"),
     ("dossier-open-case", "signing", "dossier"),
+    ("id_proofs", "resolved", "id_proofs"),
+    ("performance_receipts", "resolved", "performance_receipts"),
+    ("dossier_addendum", "resolved", "dossier_addendum"),
 ]
 
 
@@ -61,10 +64,17 @@ def main() -> None:
     rt.db.create_all()
     world = f.DocumentWorld(rt).build()
     with rt.db.session() as session:
-        cases = {"resolved": f.resolved_case(world, session, day=1),
+        cases = {"resolved": f.resolved_case(world, session, day=1, complete=True),
                  "litigation": f.litigation_case(world, session, day=2),
                  "oral": f.oral_case(world, session, day=3),
                  "signing": f.signing_case(world, session, day=4)}
+        session.commit()
+        # the dossier is filed when the case is closed; a note recorded later goes to the
+        # addendum, never into the filed dossier
+        render_case_document(session, rt, cases["resolved"], "dossier", public_url=PUBLIC_URL)
+        rt.engine.act(session, cases["resolved"].id, "add_note",
+                      actor=world.user(session, "wangxy"), now=datetime(2025, 6, 3, 2),
+                      data={"text": "2025年6月3日电话回访：双方关系良好，未再发生渗水。"})
         session.commit()
         pdfs: dict[str, bytes] = {}
         for stem, kind, name in SAMPLES:

@@ -4,6 +4,7 @@ the dict its template prints. Registered by the name reports/catalogue.toml give
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from mediation.documents.formatting import (
     SOURCES,
     amount_figures,
     amount_upper,
+    as_local_date,
     cn_date,
     cn_datetime,
     cn_number,
@@ -162,14 +164,30 @@ def investigation(src: CaseSources) -> dict[str, Any]:
     return {**common(src), "records": records}
 
 
-@builder("evidence_list")
-def evidence_list(src: CaseSources) -> dict[str, Any]:
-    """证据材料清单: every file attached to the case."""
+def _files(src: CaseSources, kinds: set[str | None], heading: str) -> dict[str, Any]:
     items = [_record(src, e, filename=plain(e.data.get("filename")),
                      description=plain(e.data.get("description")))
-             for e in src.actions("attach_file")]
-    return {**common(src), "items": items,
+             for e in src.attachments(kinds)]
+    return {**common(src), "heading": heading, "items": items,
             "date": items[-1]["date"] if items else ""}
+
+
+@builder("evidence_list")
+def evidence_list(src: CaseSources) -> dict[str, Any]:
+    """证据材料清单: the files attached as evidence (or with no kind, or another kind)."""
+    return _files(src, {None, "evidence", "other"}, "证据材料清单")
+
+
+@builder("id_proofs")
+def id_proofs(src: CaseSources) -> dict[str, Any]:
+    """当事人身份证明材料: the parties' identity documents attached to the case."""
+    return _files(src, {"id_proof"}, "当事人身份证明材料清单")
+
+
+@builder("performance_receipts")
+def performance_receipts(src: CaseSources) -> dict[str, Any]:
+    """履行凭证: receipts of payment, acceptance of repairs and other proofs of performance."""
+    return _files(src, {"performance_receipt"}, "履行凭证清单")
 
 
 @builder("session_record")
@@ -289,18 +307,20 @@ def follow_up(src: CaseSources) -> dict[str, Any]:
 
 @builder("judicial_confirmation")
 def judicial_confirmation(src: CaseSources) -> dict[str, Any]:
-    """司法确认: court, application date, ruling, within 30 days of the agreement."""
+    """司法确认: court, application date, ruling; an application made after the 30 days from
+    the agreement taking effect (art. 33) is marked as late."""
     effective = src.effective_at()
-    records = [_record(src, e, court=plain(e.data.get("court")),
-                       applied_on=cn_date(e.data.get("applied_on")),
-                       ruling=plain(e.data.get("ruling")),
-                       ruled_on=cn_date(e.data.get("ruled_on")),
-                       date=cn_date(e.data.get("applied_on")))
-               for e in src.actions("record_judicial_confirmation")]
+    until = china_date(effective) + timedelta(days=CONFIRMATION_DAYS) if effective else None
+    records = []
+    for e in src.actions("record_judicial_confirmation"):
+        applied = as_local_date(e.data.get("applied_on"))
+        records.append(_record(src, e, court=plain(e.data.get("court")),
+                               applied_on=cn_date(applied), ruling=plain(e.data.get("ruling")),
+                               ruled_on=cn_date(e.data.get("ruled_on")), date=cn_date(applied),
+                               late=bool(until and applied and applied > until)))
     return {**common(src), "records": records,
             "effective_on": cn_date(effective),
-            "confirmation_until": cn_date(effective + timedelta(days=CONFIRMATION_DAYS))
-            if effective else "",
+            "confirmation_until": cn_date(until),
             "parties": [p.name for p in src.case.parties]}
 
 
@@ -328,13 +348,15 @@ def timeline(src: CaseSources) -> dict[str, Any]:
 
 def _filing(src: CaseSources) -> dict[str, Any]:
     case = src.case
-    closing = next((e for e in reversed(src.events)
-                    if e.kind == "transition" and e.to_state in src.labels.terminal), None)
+    closing = src.closing_event()
     accepted = src.accepted_event()
     return {
         "filed_by": src.person(closing.actor) if closing else "",
         "filed_on": cn_date(case.closed_at) if case.closed_at else "",
         "closed": case.closed_at is not None,
+        # an open case's dossier is a working copy, never the one filed
+        "working_copy": case.closed_at is None,
+        "state": src.labels.state(case.state),
         "from": cn_date(accepted.at) if accepted else "",
         "to": cn_date(case.closed_at) if case.closed_at else "",
         "outcome": src.labels.state(case.state) if case.closed_at else "",
@@ -343,9 +365,11 @@ def _filing(src: CaseSources) -> dict[str, Any]:
 
 @builder("closing_sheet")
 def closing_sheet(src: CaseSources) -> dict[str, Any]:
-    """备考表: how the file was closed and by whom (page count filled in by the layout)."""
+    """备考表: how the file was closed and by whom, what it holds and what it lacks (``holds``
+    and ``lacks`` are filled in from the dossier's sections when it is bound; the page count
+    by the layout)."""
     return {**common(src), **_filing(src),
-            "mediator": src.mediator(),
+            "mediator": src.mediator(), "holds": [], "lacks": [],
             "date": cn_date(src.case.closed_at) if src.case.closed_at else ""}
 
 
@@ -365,3 +389,19 @@ def dossier(src: CaseSources) -> dict[str, Any]:
         "dossier_title": src.dossier.get("title", "人民调解卷宗"),
         "date": cn_date(case.closed_at) if case.closed_at else "",
     }
+
+
+@builder("dossier_addendum")
+def dossier_addendum(src: CaseSources) -> dict[str, Any]:
+    """卷宗补充材料: what was recorded after the dossier was filed (notes, a later judicial
+    confirmation, files), in full; it is kept after the filed dossier and never replaces it."""
+    closing = src.closing_event()
+    after = [e for e in src.events if closing is not None and e.seq > closing.seq]
+    rows = timeline_context(replace(src, events=after))["rows"] if after else []
+    for row, e in zip(rows, after, strict=True):
+        row["full"] = [
+            f"{src.labels.fields[k]}：{src.labels.choices.get(k, {}).get(str(v), plain(v))}"
+            for k, v in (e.data or {}).items()
+            if k in src.labels.fields and v not in (None, "", [], {})]
+    return {**common(src), **_filing(src), "rows": rows,
+            "date": rows[-1]["day"] if rows else ""}

@@ -34,6 +34,9 @@ class DocumentSpec:
     unavailable: Label
     repeat: str | None = None
     dossier: int | None = None
+    # When the archive expects the dossier to hold this document (a condition as ``when``):
+    # the back sheet names what is expected and missing. None: never missed.
+    expected: dict[str, Any] | None = None
     standalone: bool = True
     verify: bool = False
 
@@ -117,6 +120,50 @@ def _agreement_signed(src: Any, _args: dict[str, Any]) -> bool:
     return src.agreement_signed()
 
 
+@condition("closed")
+def _closed(src: Any, _args: dict[str, Any]) -> bool:
+    """The case is closed (in a terminal state)."""
+    return src.case.closed_at is not None
+
+
+@condition("recorded_after_closing")
+def _recorded_after_closing(src: Any, _args: dict[str, Any]) -> bool:
+    """Something was recorded after the case was closed (its dossier filed)."""
+    closing = src.closing_event()
+    return closing is not None and src.events[-1].seq > closing.seq
+
+
+@condition("attached")
+def _attached(src: Any, args: dict[str, Any]) -> bool:
+    """Files of ``kinds`` were attached (``"none"`` stands for a file given no kind)."""
+    kinds = {None if k == "none" else k for k in args.get("kinds", ())}
+    return bool(src.attachments(kinds))
+
+
+@condition("written_action")
+def _written_action(src: Any, args: dict[str, Any]) -> bool:
+    """``action`` was recorded on a case with a written agreement that took effect (judicial
+    confirmation papers belong to written agreements only)."""
+    return bool(src.actions(args["action"])) and src.agreement_signed()
+
+
+@condition("paid_and_closed")
+def _paid_and_closed(src: Any, _args: dict[str, Any]) -> bool:
+    """The case was closed as performed and its written agreement has a term with an amount:
+    a receipt of payment belongs in the file."""
+    agreement = src.agreement()
+    return (src.case.closed_at is not None and src.labels.outcomes.get(src.case.state) == "success"
+            and agreement is not None and agreement.effective_at is not None
+            and any(t.amount for t in agreement.terms))
+
+
+@condition("mediated")
+def _mediated(src: Any, _args: dict[str, Any]) -> bool:
+    """A mediation took place and ended: a written agreement took effect, or the case ended
+    without agreement (a mediation session record belongs in the file)."""
+    return src.agreement_signed() or src.labels.outcomes.get(src.case.state) == "failure"
+
+
 @condition("agreement_ready")
 def _agreement_ready(src: Any, _args: dict[str, Any]) -> bool:
     """A written agreement signed, or complete enough to print as a copy for signing."""
@@ -153,6 +200,9 @@ def load_catalogue(root: Path | None = None) -> Catalogue:
         when = dict(d.get("when", {"condition": "always"}))
         if when.get("condition") not in CONDITIONS:
             problems.append(f"{name}: unknown condition {when.get('condition')!r}")
+        expected = dict(d["expected"]) if "expected" in d else None
+        if expected is not None and expected.get("condition") not in CONDITIONS:
+            problems.append(f"{name}: unknown condition {expected.get('condition')!r}")
         if d.get("context") not in BUILDERS:
             problems.append(f"{name}: unknown context builder {d.get('context')!r}")
         template = root / "templates" / d.get("template", "")
@@ -167,6 +217,7 @@ def load_catalogue(root: Path | None = None) -> Catalogue:
             context=d.get("context", ""), when=when,
             unavailable=_label(d.get("unavailable", "")), repeat=d.get("repeat"),
             dossier=d.get("dossier"), standalone=bool(d.get("standalone", True)),
+            expected=expected,
             verify=bool(d.get("verify", False)))
     if "levels" in raw:
         problems.append("levels: the printed names of levels belong in the workflow definition "

@@ -128,11 +128,14 @@ class CaseSources:
     @classmethod
     def load(cls, session: Session, case: Case, cipher: FieldCipher | None,
              dossier: dict[str, Any] | None = None,
-             store: Definitions | None = None) -> CaseSources:
-        """Read the case's events, the labels of its pinned definition (from ``store``, else
-        from the pinned text) and the names of the users the events mention."""
-        events = list(session.scalars(
-            select(Event).where(Event.case_id == case.id).order_by(Event.seq)))
+             store: Definitions | None = None, until_seq: int | None = None) -> CaseSources:
+        """Read the case's events (up to ``until_seq`` when given: the record as it stood
+        then), the labels of its pinned definition (from ``store``, else from the pinned
+        text) and the names of the users the events mention."""
+        query = select(Event).where(Event.case_id == case.id)
+        if until_seq is not None:
+            query = query.where(Event.seq <= until_seq)
+        events = list(session.scalars(query.order_by(Event.seq)))
         usernames = {e.actor for e in events}
         for e in events:
             for key in ("assignee", "mediator", "lawyer", "to"):
@@ -208,6 +211,15 @@ class CaseSources:
         mediator's and the seal (art. 29), as really made."""
         agreement = self.agreement()
         return agreement.effective_at if agreement is not None else None
+
+    def attachments(self, kinds: set[str | None]) -> list[Event]:
+        """The files attached, of the ``kinds`` given (None: attached without a kind)."""
+        return [e for e in self.actions("attach_file") if e.data.get("kind") in kinds]
+
+    def closing_event(self) -> Event | None:
+        """The transition that closed the case (into a terminal state), if it is closed."""
+        return next((e for e in reversed(self.events) if e.kind == "transition"
+                     and e.to_state in self.labels.terminal), None)
 
     def accepted_event(self) -> Event | None:
         """The first transition into a mediation state (the case's acceptance)."""

@@ -31,6 +31,7 @@ from mediation.documents.catalogue import (
     DocumentSpec,
     catalogue,
 )
+from mediation.documents.formatting import cn_number
 from mediation.documents.models import RenderedDocument
 from mediation.documents.qr import new_code, qr_img, verify_url
 from mediation.documents.render import FIXED_DATE, renderer
@@ -43,6 +44,11 @@ from mediation.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 DEFAULT_PUBLIC_URL = "http://localhost:5000"
+DOSSIER = "dossier"
+# What a dossier rendition is: the one filed in the archive (once, when the case is closed),
+# or a working copy of an open case.
+ARCHIVED = "archived"
+WORKING_COPY = "working_copy"
 _CN_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 
 
@@ -102,18 +108,24 @@ def _iso_date(text: Any) -> str:
 
 
 def load_sources(session: Session, case: Case, cipher: FieldCipher | None,
-                 cat: Catalogue | None = None, runtime: Any = None) -> CaseSources:
+                 cat: Catalogue | None = None, runtime: Any = None,
+                 until_seq: int | None = None) -> CaseSources:
     """The facts the context builders read, loaded once for one case (its definition from
-    ``runtime``'s store when given, else from the text the case pinned)."""
+    ``runtime``'s store when given, else from the text the case pinned; its trail up to
+    ``until_seq`` when given)."""
     cat = cat or catalogue()
     return CaseSources.load(session, case, cipher, dossier=cat.dossier,
-                            store=definitions(runtime))
+                            store=definitions(runtime), until_seq=until_seq)
+
+
+def _holds(when: dict[str, Any], src: CaseSources) -> bool:
+    args = dict(when)
+    return CONDITIONS[args.pop("condition", "always")](src, args)
 
 
 def has_document(spec: DocumentSpec, src: CaseSources) -> bool:
     """Whether the case has ``spec`` now (its catalogue condition holds)."""
-    args = dict(spec.when)
-    return CONDITIONS[args.pop("condition", "always")](src, args)
+    return _holds(spec.when, src)
 
 
 def available_documents(session: Session, case: Case, *, standalone: bool = True,
@@ -138,17 +150,31 @@ def compose(spec: DocumentSpec, src: CaseSources, cat: Catalogue) -> Composed:
                         {"doc": ctx, "template": spec.template, "spec_title": spec.title},
                         _iso_date(date))
     sections: list[dict[str, Any]] = []
+    holds: dict[str, int] = {}
+    lacks: list[str] = []
     for part in cat.dossier_order():
         if not has_document(part, src):
+            if part.expected is not None and _holds(part.expected, src):
+                lacks.append(part.title)
             continue
         part_ctx = BUILDERS[part.context](src)
+        if part.name == "closing_sheet":
+            # what the file holds and lacks, stated on its back sheet (filled in below)
+            part_ctx = {**part_ctx, "holds": [], "lacks": lacks}
         pieces = ([{**part_ctx, "records": [r]} for r in part_ctx["records"]]
                   if part.repeat else [part_ctx])
+        if part.name != "closing_sheet":
+            holds[part.title] = len(pieces)
         for piece in pieces:
             date = piece.get("date") or _last_date(piece.get("records", []))
             sections.append({"id": f"sec-{len(sections) + 1}", "name": part.name,
                              "title": part.title, "date": date, "template": part.template,
                              "doc": piece})
+    for section in sections:
+        if section["name"] == "closing_sheet":
+            section["doc"]["holds"] = [
+                f"{title}{'（' + cn_number(n) + '份）' if n > 1 else ''}"
+                for title, n in holds.items()]
     last = src.events[-1].at if src.events else src.case.created_at
     from mediation.documents.formatting import cn_date
 
@@ -228,7 +254,21 @@ def render_case_document(session: Session, runtime_or_cipher: HasCipher | FieldC
     cipher = _cipher(runtime_or_cipher)
     url = _public_url(runtime_or_cipher, public_url)
     now = now or utcnow()
+    archiving = name == DOSSIER and case.closed_at is not None
+    if archiving:
+        filed = session.scalar(select(RenderedDocument).where(
+            RenderedDocument.case_id == case.id, RenderedDocument.document == DOSSIER,
+            RenderedDocument.printed_as == ARCHIVED))
+        if filed is not None:  # filed once: never re-made, whatever was recorded since
+            return filed.pdf, _meta(filed, spec, case, rendered=False)
     src = load_sources(session, case, cipher, cat, runtime_or_cipher)
+    if archiving:
+        # the dossier filed holds the record as it stood when the case was closed; what comes
+        # later goes to the addendum (dossier_addendum)
+        closing = src.closing_event()
+        if closing is not None:
+            src = load_sources(session, case, cipher, cat, runtime_or_cipher,
+                               until_seq=closing.seq)
     if not has_document(spec, src):
         raise Conflict(msg("暂不能打印“%(title)s”：%(reason)s", title=spec.label, reason=spec.unavailable),
                        document=name)
@@ -249,7 +289,8 @@ def render_case_document(session: Session, runtime_or_cipher: HasCipher | FieldC
         case_id=case.id, document=name, data_hash=digest, verification_code=code, pdf=pdf,
         pdf_sha256=hashlib.sha256(pdf).hexdigest(), pages=pages, size=len(pdf), current=True,
         issued_at=now, agreement_id=doc.get("agreement_id") if name == "agreement" else None,
-        printed_as=doc.get("status") if name == "agreement" else None)
+        printed_as=(doc.get("status") if name == "agreement"
+                    else (ARCHIVED if archiving else WORKING_COPY) if name == DOSSIER else None))
     try:
         with session.begin_nested():
             session.add(row)

@@ -213,11 +213,18 @@ class CaseBuilder:
 
 def resolved_case(world: World, session: Session, *, day: int = 1, text: str | None = None,
                   long: bool = False, sessions: int = 2, same_month: bool = False,
-                  hostile: bool = False) -> Case:
+                  hostile: bool = False, complete: bool = False) -> Case:
     """A whistle → grid mediation → written agreement → performed → resolved case (with
-    ``hostile``: a 40-letter Latin name, rare characters and 5,000-character texts)."""
+    ``hostile``: a 40-letter Latin name, rare characters and 5,000-character texts; with
+    ``complete``: the parties' identity documents and a receipt of payment attached, so that
+    the dossier lacks nothing)."""
     b = CaseBuilder(world, session, day=day, text=text, long=long, hostile=hostile)
     b.move("accept", b.volunteer)
+    if complete:
+        for p in b.case.parties:
+            b.act("attach_file", b.volunteer, filename=f"{p.name}身份证明.jpg",
+                  description="身份证明复印件" if p.kind == "person" else "营业执照复印件",
+                  kind="id_proof")
     b.investigations(2, b.volunteer).attachments(3, b.volunteer).sessions(sessions, b.volunteer)
     b.agreement()
     b.move("sign_agreement", b.volunteer)
@@ -227,6 +234,10 @@ def resolved_case(world: World, session: Session, *, day: int = 1, text: str | N
           applied_on="2025-04-02", ruling=b.t("调解协议有效"), ruled_on="2025-04-09")
     if not same_month:
         b.now = datetime(2025, 5, 6, 2, 0)
+    if complete:
+        b.act("attach_file", b.volunteer, filename="银行转账回单.jpg",
+              description="李建华支付赔偿款6800元、物业公司支付修复费2200元的转账回单",
+              kind="performance_receipt")
     b.act("record_follow_up", b.volunteer, date="2025-05-06", method=b.t("上门回访"),
           result="performed", notes=b.t("各项条款均已履行，301室吊顶已修复，双方表示满意。"))
     b.move("confirm_performance", b.volunteer)

@@ -206,16 +206,16 @@ def test_same_data_same_bytes_and_rendered_once(rt, docs, session, resolved):
 
 
 def test_changed_data_supersedes_and_verify_says_so(rt, docs, session, resolved):
-    _, old = render_case_document(session, rt, resolved, "dossier")
-    # a second judicial confirmation recorded after the case was closed changes the dossier
-    rt.engine.act(session, resolved.id, "record_judicial_confirmation",
-                  actor=docs.user(session, "wangxy"),
-                  data={"court": "杭州市中级人民法院", "applied_on": "2025-05-20"})
-    _, new = render_case_document(session, rt, resolved, "dossier")
+    volunteer = docs.user(session, "wangxy")
+    rt.engine.act(session, resolved.id, "add_note", actor=volunteer, data={"text": "回访一"})
+    _, old = render_case_document(session, rt, resolved, "dossier_addendum")
+    # a second note recorded after the case was closed changes the addendum
+    rt.engine.act(session, resolved.id, "add_note", actor=volunteer, data={"text": "回访二"})
+    _, new = render_case_document(session, rt, resolved, "dossier_addendum")
     assert new.rendered and new.verification_code != old.verification_code
     answer = verify_code(session, old.verification_code.lower().replace("-", " "))
     assert answer["valid"] is True and answer["current"] is False
-    assert answer["case_no"] == CASE_NO and answer["document"] == "dossier"
+    assert answer["case_no"] == CASE_NO and answer["document"] == "dossier_addendum"
     fresh = verify_code(session, new.verification_code)
     assert fresh["valid"] and fresh["current"] and fresh["issued_at"].endswith("Z")
     text = json.dumps(fresh, ensure_ascii=False)
