@@ -215,3 +215,19 @@ def test_a_photo_is_attached_from_the_case_page(world, as_user):
         assert kept.case_id == case_id and event.data == {
             "filename": "修好的水管.png", "description": "维修后拍摄", "digest": kept.sha256}
     assert "修好的水管.png" in text(v1.get(f"/cases/{case_id}"))
+
+
+def test_a_conflict_of_interest_is_shown_where_the_engine_raises_it(world, as_user):
+    from sqlalchemy import update
+
+    from mediation.auth.models import User
+
+    case_id = world.case_in("reported")
+    with world.rt.db.session() as s:  # the volunteer lives where the applicant lives
+        s.execute(update(User).where(User.username == "v1").values(
+            address="红石板社区3幢2单元401室"))
+    v1 = as_user("v1")
+    v1.post(f"/cases/{case_id}/accept", {"version": "1"})
+    page = text(v1.get(f"/cases/{case_id}"))
+    assert "回避提示" in page and "flash-warning" in page
+    assert "回避提示" in text(v1.get(f"/cases/{case_id}"))  # it stays in the timeline
