@@ -101,7 +101,7 @@ def matches(dialect: str, q: str, id_column: Any, like: ColumnElement[bool]) -> 
     if not indexable(q):
         return like
     if dialect == "sqlite":
-        found: ColumnElement[bool] = id_column.in_(candidates(dialect, q).subquery().select())
+        found: Any = id_column.in_(candidates(dialect, q).subquery().select())
     else:
         # ANY(ARRAY(...)): the candidates are fetched first and the cases read by primary key;
         # as an IN the planner may scan every case to test the LIKE and join afterwards.
