@@ -43,3 +43,7 @@ class RenderedDocument(Base):
     current: Mapped[bool] = mapped_column(Boolean, default=True)
     issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # For an agreement: the version printed and what it was then (``draft``: the copy for
+    # signing on paper; ``in_force``; ``voided``), so that its code answers what it is now.
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id"))
+    printed_as: Mapped[str | None] = mapped_column(String(20))

@@ -244,10 +244,12 @@ def render_case_document(session: Session, runtime_or_cipher: HasCipher | FieldC
         return existing.pdf, _meta(existing, spec, case, rendered=False)
     code = new_code()
     pdf, pages = render_composed(composed, code=code, public_url=url)
+    doc = composed.context.get("doc", {})
     row = RenderedDocument(
         case_id=case.id, document=name, data_hash=digest, verification_code=code, pdf=pdf,
         pdf_sha256=hashlib.sha256(pdf).hexdigest(), pages=pages, size=len(pdf), current=True,
-        issued_at=now)
+        issued_at=now, agreement_id=doc.get("agreement_id") if name == "agreement" else None,
+        printed_as=doc.get("status") if name == "agreement" else None)
     try:
         with session.begin_nested():
             session.add(row)
