@@ -666,10 +666,17 @@ class Engine:
         while True:
             with db.session() as session:
                 due = session.execute(self._due(session, now, last_id, failed, batch)).all()
+                # The batch's cases and deadlines, loaded at once (locked by the claim), and
+                # held here: the session's identity map only keeps them while referenced.
+                held = [*session.scalars(select(Case).where(Case.id.in_({c for _, c in due}))
+                                         .execution_options(populate_existing=True)),
+                        *session.scalars(select(Deadline).where(
+                            Deadline.id.in_([d for d, _ in due])))] if due else []
                 for deadline_id, case_id in due:
                     try:
                         with session.begin_nested():
-                            kind = self._fire_deadline(session, deadline_id, case_id, now)
+                            kind = self._fire_deadline(session, deadline_id, case_id, now,
+                                                       locked=True)
                     except Exception:  # one bad case must not stop the sweep: next time
                         log.exception("deadline %s of case %s failed", deadline_id, case_id)
                         report.errors += 1
@@ -681,6 +688,7 @@ class Engine:
                         report.fired += 1
                         report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
             report.due += len(due)
+            del held
             if len(due) < batch:
                 return report
 
@@ -701,8 +709,11 @@ class Engine:
         return stmt
 
     def _fire_deadline(self, session: Session, deadline_id: int, case_id: int,
-                       now: datetime) -> str | None:
-        case = self.lock_case(session, case_id)
+                       now: datetime, *, locked: bool = False) -> str | None:
+        # ``locked``: the sweep's claim holds the case's lock and loaded it into the session.
+        case = session.get(Case, case_id) if locked else None
+        if case is None:
+            case = self.lock_case(session, case_id)
         claimed = rowcount(session.execute(
             update(Deadline)
             .where(Deadline.id == deadline_id, Deadline.fired_at.is_(None),
