@@ -23,7 +23,7 @@ APT_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.
 PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect(host='$(PG_HOST)', \
 	port=$(PG_PORT), user='postgres', dbname='postgres', connect_timeout=2).close()"
 
-.PHONY: help system venv run test lint bench migration translations clean distclean
+.PHONY: help system venv run test test-long lint bench migration translations clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -71,6 +71,11 @@ test: system venv lint ## lint, then pytest on SQLite (and PostgreSQL when it an
 	else dbs=sqlite; echo "test: PostgreSQL is not answering on $(PG_HOST):$(PG_PORT)"; fi; \
 	echo "test: MEDIATION_TEST_DATABASES=$$dbs"; \
 	MEDIATION_TEST_DATABASES=$$dbs $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-long: system venv ## the long variants of the tests (@pytest.mark.long), on every database
+	@if [ -n "$${MEDIATION_TEST_DATABASES:-}" ]; then dbs="$$MEDIATION_TEST_DATABASES"; \
+	elif $(PG_PROBE) 2>/dev/null; then dbs=sqlite,postgresql; else dbs=sqlite; fi; \
+	MEDIATION_TEST_DATABASES=$$dbs $(BIN)/python -m pytest $(PYTEST_ARGS) -m long
 
 bench: venv ## run every bench/bench_*.py (they print figures)
 	@shopt -s nullglob; files=(bench/bench_*.py); \
