@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 00:36:42.927668
+Create Date: 2026-12-01 00:44:30.937882
 """
 
 from collections.abc import Sequence
@@ -284,6 +284,8 @@ def upgrade() -> None:
     sa.Column('current', sa.Boolean(), nullable=False),
     sa.Column('issued_at', sa.DateTime(), nullable=False),
     sa.Column('superseded_at', sa.DateTime(), nullable=True),
+    sa.Column('chain_seq', sa.Integer(), nullable=True),
+    sa.Column('chain_head', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_rendered_documents_case_id_cases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rendered_documents')),
     sa.UniqueConstraint('case_id', 'document', 'data_hash', name=op.f('uq_rendered_documents_case_id_document_data_hash')),
