@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mediation.auth.models import LEGAL_ROLE, User
@@ -75,7 +75,7 @@ _CANCEL_DEADLINES = (
 # Who had the case when it was last in a state (the handler after the last event there), in
 # one statement; no row when nobody had.
 _EVENTS = cast(Table, Event.__table__)
-_HANDLER_IN = select(User).where(User.username == (
+_HANDLER_IN = select(User).options(lazyload(User.org_unit)).where(User.username == (
     select(_EVENTS.c.handler)
     .where(_EVENTS.c.case_id == bindparam("b_case_id"), _EVENTS.c.to_state == bindparam("b_state"))
     .order_by(_EVENTS.c.seq.desc()).limit(1).scalar_subquery()))
