@@ -9,6 +9,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Browser assets (htmx, axe-core) from npm, pinned by package-lock.json, served by the app.
+ASSETS := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_HOST ?= 127.0.0.1
@@ -16,14 +18,16 @@ PG_PORT ?= 5432
 PYTEST_ARGS ?= -n auto
 MSG ?=
 
-# WeasyPrint (pango, harfbuzz subsetting), Chinese fonts, PDF read-back, browser tests, diagrams.
+# WeasyPrint (pango, harfbuzz subsetting), Chinese fonts, PDF read-back, browser tests (Debian's
+# chromium, driven by Playwright's Python package), diagrams; and npm for the browser assets
+# (Debian's npm package, unless an npm is there already: NodeSource's nodejs bundles its own).
 APT_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 \
 	poppler-utils chromium graphviz postgresql-client
 
 PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect(host='$(PG_HOST)', \
 	port=$(PG_PORT), user='postgres', dbname='postgres', connect_timeout=2).close()"
 
-.PHONY: help system venv run test test-long lint bench migration translations clean distclean
+.PHONY: help system venv assets run test test-long lint bench migration translations clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +42,7 @@ system: ## install missing Debian packages (as root; otherwise says what is miss
 	done; \
 	if ! command -v $(PYTHON) >/dev/null || ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; \
 		then missing="$$missing python3 python3-venv"; fi; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	missing="$${missing# }"; \
 	if [ -z "$$missing" ]; then echo "system: all packages present"; \
 	elif [ "$$(id -u)" != 0 ]; then \
@@ -55,7 +60,13 @@ $(STAMP): pyproject.toml setup.py | system
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-run: system venv ## migrate, load demo data into an empty database, serve on :5000
+assets: $(ASSETS) ## install the browser assets (htmx, axe-core) from package-lock.json
+
+$(ASSETS): package.json package-lock.json | system
+	npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+run: system venv assets ## migrate, load demo data into an empty database, serve on :5000
 	$(BIN)/mediation db upgrade
 	@if $(BIN)/mediation db has-cases; then echo "run: the database has cases; no demo data"; \
 	else $(BIN)/mediation demo; fi
@@ -65,7 +76,7 @@ lint: venv ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: system venv lint ## lint, then pytest on SQLite (and PostgreSQL when it answers)
+test: system venv assets lint ## lint, then pytest on SQLite (and PostgreSQL when it answers)
 	@if [ -n "$${MEDIATION_TEST_DATABASES:-}" ]; then dbs="$$MEDIATION_TEST_DATABASES"; \
 	elif $(PG_PROBE) 2>/dev/null; then dbs=sqlite,postgresql; \
 	else dbs=sqlite; echo "test: PostgreSQL is not answering on $(PG_HOST):$(PG_PORT)"; fi; \
@@ -86,7 +97,7 @@ migration: venv ## regenerate versions/0001_initial.py from the models; MSG="...
 	$(BIN)/python -m mediation.migrations $(if $(MSG),--message "$(MSG)")
 
 translations: venv ## add the texts of the code and templates to the English catalogue
-	$(BIN)/pybabel extract -F mediation/translations/babel.cfg -k msg -k N_ --no-location --no-wrap \
+	$(BIN)/pybabel extract -F mediation/translations/babel.cfg -k msg -k N_ -k lazy_gettext --ignore-dirs ".*" --no-location --no-wrap \
 		--sort-output --omit-header -o $(VENV)/messages.pot . >/dev/null
 	$(BIN)/pybabel update -i $(VENV)/messages.pot -d mediation/translations -l en \
 		--no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
@@ -96,5 +107,5 @@ clean: ## remove build output and caches (keeps .venv and instance/)
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
 
-distclean: clean ## also remove .venv (instance/ with its data stays)
-	rm -rf $(VENV)
+distclean: clean ## also remove .venv and node_modules (instance/ with its data stays)
+	rm -rf $(VENV) node_modules

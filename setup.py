@@ -11,6 +11,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 DATA_DIRS = ("workflows", "templates", "reports")
+# Browser assets from npm (make assets) that the app serves (mediation.pages.assets.VENDOR).
+VENDORED = ("htmx.org/dist/htmx.min.js", "axe-core/axe.min.js")
 
 
 class BuildWithData(build_py):
@@ -27,6 +29,11 @@ class BuildWithData(build_py):
             if src.is_dir():
                 shutil.copytree(src, target / name, dirs_exist_ok=True,
                                 ignore=shutil.ignore_patterns("__pycache__"))
+        for asset in VENDORED:
+            src = root / "node_modules" / asset
+            if src.is_file():
+                (target / "node_modules" / asset).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, target / "node_modules" / asset)
 
 
 setup(cmdclass={"build_py": BuildWithData})

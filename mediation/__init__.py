@@ -26,16 +26,16 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_body_bytes,
         JSON_AS_ASCII=False,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
         TESTING=config.testing,
+        # A form may take a volunteer a long while: its CSRF token lasts as long as the session.
+        WTF_CSRF_TIME_LIMIT=None,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["mediation"] = runtime
 
     from mediation import api, pages
     from mediation.extensions import babel, csrf, login_manager, spec
-    from mediation.web import finish_request, locale
+    from mediation.web import finish_request, locale, register_errors
 
     babel.init_app(app, default_locale="zh_CN", locale_selector=locale)
     login_manager.init_app(app)
@@ -43,11 +43,14 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     api.register(app)
     csrf.exempt(api.api)
     pages.register(app)
+    register_errors(app)
     spec.register(app)
 
     @app.after_request
     def _commit(response: Any) -> Any:
-        finish_request(failed=response.status_code >= 400)
+        # One commit per request: what the view did, once it answered; nothing when an error
+        # escaped it (see mediation.web).
+        finish_request(failed=bool(g.get("request_failed")) or response.status_code >= 500)
         return response
 
     @app.teardown_request

@@ -12,14 +12,31 @@ from mediation.cases.models import (
     Signature,
 )
 from mediation.documents.models import RenderedDocument
+from mediation.files.models import Attachment
 from mediation.jobs.models import Incident
 from mediation.notifications.models import Notification
 from mediation.orgs.models import OrgUnit
 from mediation.workflow.models import Deadline, DefinitionVersion, Event, OutboxRow
 
 __all__ = [
-    "Agreement", "AgreementTerm", "ApiToken", "Case", "CaseCounter", "Deadline",
-    "DefinitionVersion", "Event", "IdempotencyKey", "Incident", "LoginAttempt", "Notification",
-    "OrgUnit", "OutboxRow",
-    "Party", "PiiAccess", "RenderedDocument", "Signature", "User",
+    "Agreement",
+    "AgreementTerm",
+    "ApiToken",
+    "Attachment",
+    "Case",
+    "CaseCounter",
+    "Deadline",
+    "DefinitionVersion",
+    "Event",
+    "IdempotencyKey",
+    "Incident",
+    "LoginAttempt",
+    "Notification",
+    "OrgUnit",
+    "OutboxRow",
+    "Party",
+    "PiiAccess",
+    "RenderedDocument",
+    "Signature",
+    "User",
 ]

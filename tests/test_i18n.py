@@ -34,8 +34,10 @@ def _method_map() -> list[tuple[str, str]]:
 def extracted() -> dict[str, str]:
     """Every text the code and templates give to gettext, with where it is."""
     texts: dict[str, str] = {}
+    # Folders whose name starts with "_" are read too (templates/_macros/); dot folders are not.
     for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(ROOT), _method_map(), keywords=KEYWORDS):
+            str(ROOT), _method_map(), keywords=KEYWORDS,
+            directory_filter=lambda path: not Path(path).name.startswith(".")):
         for text in (message if isinstance(message, tuple) else (message,)):
             if text:
                 texts.setdefault(text, f"{filename}:{lineno}")

@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
-from flask import Blueprint, Flask, Response, current_app, g, json, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask, g, json, request
 
 from mediation.auth.models import User
 from mediation.auth.operations import user_for_token
 from mediation.errors import (
     BadRequest,
     FieldError,
-    MediationError,
     NotAuthenticated,
     NotFound,
     ValidationFailed,
@@ -113,31 +111,9 @@ def _require_json_body() -> None:
 
 
 def register(app: Flask) -> None:
-    """Attach the API and its error handling to ``app``."""
+    """Attach the API to ``app`` (its errors are answered by mediation.web.register_errors)."""
     from mediation.api import auth, cases, documents, meta  # noqa: F401  (routes)
-    from mediation.api.problems import from_error, from_http, internal_error
 
     app.register_blueprint(api)
     app.add_url_rule("/healthz", "healthz", meta.healthz)
     app.add_url_rule("/api/openapi.json", "openapi_json", meta.openapi)
-
-    def is_api() -> bool:
-        return request.path.startswith("/api/") or request.path == "/healthz"
-
-    @app.errorhandler(MediationError)
-    def _mediation_error(exc: MediationError) -> Any:
-        if is_api():
-            return from_error(exc)
-        from mediation.pages import error_page
-
-        return error_page(exc)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Any:
-        if is_api():
-            return from_http(exc, current_app.config.get("MAX_CONTENT_LENGTH") or 0)
-        return exc
-
-    @app.errorhandler(Exception)
-    def _unhandled(exc: Exception) -> Response:
-        return internal_error(exc)

@@ -8,6 +8,7 @@ from flask import request
 from spectree import Response
 
 from mediation.api import api, current_user
+from mediation.api.problems import from_error
 from mediation.api.schemas import MeOut, Problem, TokenRequest, TokenResponse
 from mediation.auth.operations import authenticate, issue_token
 from mediation.errors import NotAuthenticated
@@ -32,9 +33,10 @@ def token() -> Any:
         user = authenticate(session, body.username, body.password,
                             max_failures=config.login_max_failures,
                             window_minutes=config.login_window_minutes)
-    except NotAuthenticated:
-        session.commit()  # the failed attempt counts even though the request fails
-        raise
+    except NotAuthenticated as exc:
+        # Answered, not raised: the request's unit of work keeps the failed attempt (it
+        # counts towards the throttle), where an escaping error would roll it back.
+        return from_error(exc)
     token, expires = issue_token(session, user, ttl_hours=config.token_ttl_hours)
     return {"token": token, "expires_at": iso(expires)}
 

@@ -81,3 +81,13 @@ def refusal(definition: Definition, roles: Sequence[str], case: Case, user: User
     if not user.org_unit.contains(case.grid):
         return msg("案件不在您所在单位的辖区内")
     return None
+
+
+def can_reveal(definition: Definition, user: User, case: Case) -> bool:
+    """Whether ``user`` may see a party's full numbers (each view is logged): those who work
+    the case (its handler, a supervisor, or while it has none, anyone of a role of the
+    definition in scope), not everyone who can read it."""
+    if not can_see(user, case):
+        return False
+    roles = sorted({r for t in definition.transitions.values() for r in t.roles})
+    return refusal(definition, roles, case, user, "") is None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from mediation.auth.models import User
@@ -14,6 +15,7 @@ from mediation.cases.models import Case
 from mediation.cases.permissions import visible_clause
 from mediation.orgs.models import OrgUnit
 from mediation.timeutil import utcnow
+from mediation.workflow.definition import Definition
 
 
 @dataclass
@@ -27,6 +29,10 @@ class CaseFilter:
     q: str | None = None
     overdue: bool | None = None
     mine: bool | None = None
+    closed: bool | None = None
+    # Waiting for the user: cases assigned to them, and cases nobody handles yet in one of
+    # these (workflow, state) pairs (see :func:`waiting_states`).
+    waiting: tuple[tuple[str, str], ...] | None = None
 
 
 def _filtered(user: User, f: CaseFilter, grid_path: str | None,
@@ -52,7 +58,26 @@ def _filtered(user: User, f: CaseFilter, grid_path: str | None,
         stmt = stmt.where(late if f.overdue else ~late)
     if f.mine:
         stmt = stmt.where(Case.assignee_id == user.id)
+    if f.closed is not None:
+        stmt = stmt.where(Case.closed_at.is_not(None) if f.closed else Case.closed_at.is_(None))
+    if f.waiting is not None:
+        unassigned = or_(*(and_(Case.workflow == w, Case.state == s) for w, s in f.waiting)) \
+            if f.waiting else false()
+        stmt = stmt.where(Case.closed_at.is_(None), or_(
+            Case.assignee_id == user.id, and_(Case.assignee_id.is_(None), unassigned)))
     return stmt
+
+
+def waiting_states(definitions: Iterable[Definition], role: str) -> tuple[tuple[str, str], ...]:
+    """The (workflow, state) pairs in which an unhandled case waits for people of ``role``: some
+    trigger from the state may be fired by that role alone (a report waits for the grid's
+    volunteers, an escalation for the centre's reviewers)."""
+    out = []
+    for d in definitions:
+        for state in d.states:
+            if any(t.roles_for(state) == (role,) for t in d.transitions_from(state)):
+                out.append((d.name, state))
+    return tuple(out)
 
 
 def list_cases(session: Session, user: User, f: CaseFilter, page: int = 1,

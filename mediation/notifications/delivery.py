@@ -113,15 +113,11 @@ class Notice:
     recipients: list[User] = field(default_factory=list)
 
 
-def _number(case: Case) -> str:
-    return case.case_no or str(getattr(case, "report_no", "") or "")
-
-
 def notice_text(definition: Definition, case: Case, event: Event) -> tuple[str, Msg]:
     """The kind of a notice and its sentence, from the event and the definition's labels; the
     first text the event recorded (a reason, instructions ...) is quoted with its label."""
     data = event.data or {}
-    params: dict[str, Any] = {"title": case.title, "no": _number(case)}
+    params: dict[str, Any] = {"title": case.title, "no": case.number}
     if data.get("police_notified"):
         return "alert", msg("高风险纠纷已立即上报，并已通报辖区派出所：%(title)s（%(no)s）", **params)
     if event.kind in ("remind", "overdue"):
@@ -206,19 +202,17 @@ def compose(session: Session, definition: Definition, case: Case, event: Event,
     return Notice(case, event, tgt, kind, text, recipients)
 
 
-def pending_notices(session: Session, definition: Definition, case: Case) -> list[Notice]:
-    """The notices queued for ``case`` and not yet sent, as they will go out (the high-risk
-    report's page says who is being alerted)."""
-    rows = session.scalars(select(OutboxRow).where(
-        OutboxRow.case_id == case.id, OutboxRow.effect == "notify").order_by(OutboxRow.id))
-    out = []
-    for row in rows:
-        event = session.scalar(select(Event).where(Event.case_id == case.id,
-                                                   Event.seq == row.event_seq))
-        name = str(row.payload.get("target"))
-        if event is not None and name in TARGETS:
-            out.append(compose(session, definition, case, event, name))
-    return out
+def notices_of_creation(session: Session, definition: Definition, case: Case) -> list[Notice]:
+    """The notices that the case's creation sent (or queued), with their recipients: the
+    report's result page says who was alerted (the centre and the police post for a high-risk
+    report)."""
+    rows = session.execute(
+        select(OutboxRow.payload, Event).join(Event, (Event.case_id == OutboxRow.case_id)
+                                              & (Event.seq == OutboxRow.event_seq))
+        .where(OutboxRow.case_id == case.id, OutboxRow.effect == "notify",
+               Event.at == case.created_at).order_by(OutboxRow.id))
+    return [compose(session, definition, case, event, str(payload.get("target")))
+            for payload, event in rows if str(payload.get("target")) in TARGETS]
 
 
 @effect("notify", params=("target",), values={"target": NOTIFY_TARGETS})

@@ -218,6 +218,8 @@ class _Checker:
                          "does not name")
             if state.terminal and state.deadlines:
                 self.add("terminal_deadline", where, "is terminal but has deadlines")
+            if state.next is not None:
+                self.check_next(state.name, where, state.next)
             for i, deadline in enumerate(state.deadlines, start=1):
                 self.check_deadline(state.name, f"{where} deadline {i}", deadline)
         for level, label in d.levels.items():
@@ -226,6 +228,21 @@ class _Checker:
                          f"is not a level (use {', '.join(LEVELS)})")
             if not label.zh.strip():
                 self.add("empty_label", f"level '{level}'", "has an empty label")
+
+    def check_next(self, state: str, where: str, name: str) -> None:
+        d = self.d
+        if name in d.transitions:
+            if state not in d.transitions[name].sources:
+                self.add("next_not_possible", where,
+                         f"names '{name}' as its next step, which cannot fire from it")
+        elif name in d.actions:
+            states = d.actions[name].states
+            if states is not None and state not in states:
+                self.add("next_not_possible", where,
+                         f"names '{name}' as its next step, which cannot be recorded in it")
+        else:
+            self.add("unknown_next", where, f"names unknown step '{name}' as its next"
+                     + _suggest(name, [*d.transitions, *d.actions]))
 
     def check_deadline(self, state: str, where: str, deadline: DeadlineDef) -> None:
         if deadline.kind not in DEADLINE_KINDS:

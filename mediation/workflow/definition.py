@@ -73,6 +73,8 @@ class StateDef:
     outcome: str | None = None
     deadlines: tuple[DeadlineDef, ...] = ()
     level: str | None = None  # grid | center | legal: who handles the case in this state
+    # The step expected next (a trigger or action): the pages make it the primary button.
+    next: str | None = None
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,7 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
         states[sname] = StateDef(
             name=sname, label=r.label(st, where), terminal=bool(st.get("terminal", False)),
             outcome=st.get("outcome"), deadlines=tuple(deadlines), level=st.get("level"),
+            next=st.get("next") if isinstance(st.get("next"), str) else None,
         )
 
     fields: dict[str, FieldDef] = {}

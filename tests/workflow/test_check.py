@@ -176,6 +176,8 @@ BROKEN = [
     ("effect without its parameter", edit('{ name = "notify", target = "police_post" }',
                                           '{ name = "notify" }'),
      "missing_effect_param", "rule 1"),
+    ("next step that does not exist", edit('[states.open]\n', '[states.open]\nnext = "fly"\n'),
+     "unknown_next", "state 'open'"),
     ("notice to an unknown target", edit('target = "police_post"', 'target = "fire_brigade"'),
      "unknown_effect_value", "rule 1"),
     ("deadline effect with an unknown name",

@@ -1,0 +1,2 @@
+"""Administration: org units, users (create, deactivate, reset password), definitions
+read-only."""

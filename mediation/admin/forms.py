@@ -1,0 +1,1 @@
+"""Forms of the administration pages (build on mediation.pages.forms.PageForm)."""

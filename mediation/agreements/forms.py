@@ -1,0 +1,1 @@
+"""Forms of the agreement pages (build on mediation.pages.forms.PageForm)."""

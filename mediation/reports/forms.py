@@ -1,0 +1,1 @@
+"""Forms of the statistics pages (a period and an org unit, as a GET form)."""
