@@ -21,7 +21,9 @@ MSG ?=
 # WeasyPrint (pango, harfbuzz subsetting), Chinese fonts, PDF read-back, browser tests (Debian's
 # chromium, driven by Playwright's Python package), diagrams; and npm for the browser assets
 # (Debian's npm package, unless an npm is there already: NodeSource's nodejs bundles its own).
-APT_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 \
+# CJK Extension A–G (rare characters of names and addresses): BabelStone Han, HanaMin A/B.
+APT_PACKAGES := fonts-noto-cjk fonts-babelstone-han fonts-hanazono libharfbuzz-subset0 \
+	libpango-1.0-0 libpangoft2-1.0-0 \
 	poppler-utils chromium graphviz postgresql-client
 
 PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect(host='$(PG_HOST)', \

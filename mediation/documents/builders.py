@@ -224,7 +224,8 @@ def oral_agreement(src: CaseSources) -> dict[str, Any]:
     records = [_record(src, e, content=plain(e.data.get("content")))
                for e in src.actions("register_oral_agreement")]
     return {**common(src), "records": records, "mediator": src.mediator(),
-            "parties": [party_context(src, p, with_phone=False) for p in src.case.parties]}
+            "parties": [party_context(src, p, with_phone=False) for p in src.case.parties],
+            "party_names": [p.name for p in src.case.parties]}
 
 
 @builder("follow_up")

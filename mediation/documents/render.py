@@ -94,11 +94,13 @@ def _make_fetcher_class() -> type:
 
 SUBSETTING_MISSING = N_("未找到 HarfBuzz 字体子集库（libharfbuzz-subset0），PDF 生成将慢约40倍，请安装后重启")
 CJK_FONT_MISSING = N_("未找到中文字体 Noto CJK（fonts-noto-cjk），PDF 中的中文将无法显示")
+RARE_FONT_MISSING = N_("未找到生僻字字体（fonts-babelstone-han、fonts-hanazono），生僻字将印成方框")
 
 
 def check_subsetting() -> str | None:
     """A warning if PDFs would be slow or wrong: no HarfBuzz subsetting (WeasyPrint falls back
-    to fontTools, about 40× slower) or no Noto CJK font. None when all is well."""
+    to fontTools, about 40× slower), no Noto CJK font, or no font for the rare characters of
+    CJK Extension B and beyond. None when all is well."""
     problems = []
     try:
         with warnings.catch_warnings():
@@ -110,14 +112,17 @@ def check_subsetting() -> str | None:
         name = ctypes.util.find_library("harfbuzz-subset")
         if name is None:
             problems.append(SUBSETTING_MISSING)
-    if not _has_cjk_font():
+    if not _has_font("Noto Serif CJK SC", b"CJK"):
         problems.append(CJK_FONT_MISSING)
+    if not (_has_font("BabelStone Han", b"BabelStone") or _has_font("HanaMinB", b"HanaMin")):
+        problems.append(RARE_FONT_MISSING)
     if not problems:
         return None
     return " ".join(p.get() for p in problems)
 
 
-def _has_cjk_font() -> bool:
+def _has_font(family: str, expect: bytes) -> bool:
+    """Whether fontconfig matches ``family`` with a font whose family name holds ``expect``."""
     name = ctypes.util.find_library("fontconfig")
     if name is None:
         return False
@@ -131,14 +136,14 @@ def _has_cjk_font() -> bool:
         fc.FcPatternGetString.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
                                           ctypes.POINTER(ctypes.c_char_p)]
         fc.FcPatternDestroy.argtypes = [ctypes.c_void_p]
-        pattern = fc.FcNameParse(b"Noto Serif CJK SC")
+        pattern = fc.FcNameParse(family.encode())
         fc.FcConfigSubstitute(None, pattern, 0)
         fc.FcDefaultSubstitute(pattern)
         result = ctypes.c_int()
         match = fc.FcFontMatch(None, pattern, ctypes.byref(result))
-        family = ctypes.c_char_p()
-        ok = match and fc.FcPatternGetString(match, b"family", 0, ctypes.byref(family)) == 0
-        found = bool(ok and family.value and b"CJK" in family.value)
+        matched = ctypes.c_char_p()
+        ok = match and fc.FcPatternGetString(match, b"family", 0, ctypes.byref(matched)) == 0
+        found = bool(ok and matched.value and expect in matched.value)
         fc.FcPatternDestroy(pattern)
         if match:
             fc.FcPatternDestroy(match)
@@ -147,13 +152,27 @@ def _has_cjk_font() -> bool:
         return False
 
 
+# A date as documents print it: kept on one line.
+_CN_DATE = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?")
+
+
 def printable(value: Any) -> Any:
-    """Every value a template prints, without bidi overrides and other invisible controls
-    (text stored before input was cleaned must not print reordered either); markup built by
-    the templates' own helpers is left alone."""
-    if isinstance(value, str) and not isinstance(value, Markup):
-        return clean_text(value)
-    return value
+    """Every value a template prints: without bidi overrides and other invisible controls (text
+    stored before input was cleaned must not print reordered either), and with each date in it
+    kept whole on one line (no "12月4 / 日"). Markup built by the templates' own helpers is left
+    alone."""
+    if not isinstance(value, str) or isinstance(value, Markup):
+        return value
+    text = clean_text(value)
+    if not _CN_DATE.search(text):
+        return text
+    out, last = [], 0
+    for m in _CN_DATE.finditer(text):
+        out.append(escape(text[last:m.start()]))
+        out.append(Markup('<span class="date">%s</span>') % m.group())
+        last = m.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
 
 
 def paragraphs(text: Any) -> list[str]:
@@ -173,8 +192,43 @@ def yuan(amount: object) -> str:
 def nbsp_fill(text: Any, width: int = 0) -> Markup:
     """Escaped text, or an underline space of ``width`` ems to write in by hand."""
     if text:
-        return Markup(escape(text))
+        return Markup(escape(clean_text(str(text))))
     return Markup(f'<span class="blank" style="width:{max(width, 4)}em"></span>')
+
+
+# A signature block of a template (its id is given at render time).
+SIGN_BLOCK = re.compile(r'<div class="sign-block"')
+
+
+def bare_sign_blocks(document: Any) -> list[str]:
+    """The ids of the signature blocks that start a page on which nothing of the document's
+    text comes before them: a page that holds only signatures."""
+    from weasyprint.formatting_structure import boxes
+
+    def owners(box: Any, owner: str | None, out: list[str | None]) -> None:
+        """The signature block (or None) of each piece of text or image, in page order."""
+        if isinstance(box, boxes.MarginBox):
+            return
+        element = getattr(box, "element", None)
+        if element is not None and box.element_tag == "div" and (
+                element.get("id") or "").startswith("sign-"):
+            owner = element.get("id")
+        if isinstance(box, boxes.TextBox | boxes.ReplacedBox):
+            out.append(owner)
+        elif isinstance(box, boxes.ParentBox):
+            for child in box.children:
+                owners(child, owner, out)
+
+    seen: set[str] = set()
+    bare = []
+    for number, page in enumerate(document.pages):
+        found: list[str | None] = []
+        owners(page._page_box, None, found)
+        first = found[0] if found else None
+        if number and first is not None and first not in seen:
+            bare.append(first)
+        seen.update(o for o in found if o is not None)
+    return bare
 
 
 class Renderer:
@@ -225,12 +279,26 @@ class Renderer:
 
     def pdf_pages(self, html: str, css: tuple[str, ...] | list[str] = (),
                   *, date: str | None = None, title: str = "") -> tuple[bytes, int]:
-        """Like :meth:`pdf`, with the number of pages."""
-        from weasyprint import HTML
+        """Like :meth:`pdf`, with the number of pages.
 
+        A signature block (``<div class="sign-block">``) that starts a page holding nothing of
+        the document's text gets its "（此页无正文）" line shown: the document is laid out once,
+        and again with those lines when there are any.
+        """
+        from weasyprint import CSS, HTML
+
+        counter = iter(range(1, 10_000))
+        html = SIGN_BLOCK.sub(lambda m: f'{m.group()} id="sign-{next(counter)}"', html)
         with self.lock:
+            sheets = self.stylesheets(css)
             document = HTML(string=html, base_url=None, url_fetcher=self.fetcher).render(
-                font_config=self.font_config, stylesheets=self.stylesheets(css))
+                font_config=self.font_config, stylesheets=sheets)
+            bare = bare_sign_blocks(document)
+            if bare:
+                shown = CSS(string=", ".join(f"#{b} > .no-body" for b in bare)
+                            + " { display: block; }", font_config=self.font_config)
+                document = HTML(string=html, base_url=None, url_fetcher=self.fetcher).render(
+                    font_config=self.font_config, stylesheets=[*sheets, shown])
             meta = document.metadata
             meta.created = meta.modified = date or FIXED_DATE
             meta.generator = PRODUCER

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-FONT = "Noto Serif CJK SC, serif"
+FONT = "Noto Serif CJK SC, BabelStone Han, HanaMinA, HanaMinB, serif"
 PALETTE = ("#1f4e79", "#c0504d", "#4f8a3c", "#d08b1c", "#6b4c9a", "#2a8a8a", "#8c564b",
            "#7f7f7f", "#b5a33a", "#3d6fb6", "#c46aa0", "#5a5a5a", "#9c7a3c", "#4aa0c4",
            "#a05050")

@@ -3,16 +3,16 @@ the monthly report (mediation.documents.monthly) and the web pages.
 
 They count as the Ministry of Justice's people's mediation statistics do. What a case is and
 where it stands comes from the definition it is pinned to, never from state or trigger names:
-a **dispute** is a case of a definition that declares mediation states (its ``[agreement]``
-states, where an agreement may be drafted); a case of any other definition (the walk-in legal
+a **dispute** is a case of a definition that names the states in which the committee accepts
+a case for mediation (``accepted_in``); a case of any other definition (the walk-in legal
 consultation desk) is a **consultation**, counted apart. A consultation converted into a
 dispute is one consultation and one dispute, never two of either.
 
 - **received** (``total``): disputes reported in the period, by source, category, risk level
   and the state they are in now.
-- **accepted**: disputes that entered mediation in the period: their first entry into a
-  mediation state (the committee's acceptance), whenever they were reported; by category and
-  source.
+- **accepted**: disputes that entered mediation in the period (``accepted_at``: their first
+  entry into a state of the definition's ``accepted_in``, when the committee accepted them and
+  gave the case number), whenever they were reported; by category and source.
 - **closed**: disputes that entered a terminal state in the period, by that state, by its
   outcome (``"closed"`` when the state names none).
 - **mediated** (mediations concluded): closed disputes that had been accepted, with the outcome
@@ -83,9 +83,10 @@ class Definitions(Protocol):
         ...
 
 
-def mediation_states(definition: Definition) -> frozenset[str]:
-    """The states in which ``definition``'s cases are being mediated (empty: not a dispute)."""
-    return frozenset(definition.agreement.states) if definition.agreement else frozenset()
+def is_dispute(definition: Definition) -> bool:
+    """Whether ``definition``'s cases are disputes for mediation: it names the states whose
+    entry accepts a case for mediation (``accepted_in``); a consultation's names none."""
+    return bool(definition.accepted_in)
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ def period_figures(session: Session, definitions: Definitions, *, org: OrgUnit,
         select(Case.id, func.coalesce(Case.case_no, Case.report_no).label("case_no"),
                Case.title, Case.workflow, Case.definition_version,
                Case.state, Case.category, Case.source, Case.risk_level, Case.created_at,
-               Case.closed_at)
+               Case.closed_at, Case.accepted_at)
         .where(*alive).order_by(Case.created_at, Case.id)).all()
     fig = Figures(start=start, end=end)
     cache: dict[tuple[str, str], Definition] = {}
@@ -250,11 +251,9 @@ def period_figures(session: Session, definitions: Definitions, *, org: OrgUnit,
                 fig.state_labels.setdefault(s.name, s.label)
         return cache[key]
 
-    disputes = [r for r in rows if mediation_states(definition_of(r))]
-    consultations = [r for r in rows if not mediation_states(definition_of(r))]
-    ids = [r.id for r in disputes]
-    reached = _states_reached(session, ids)
-    accepted_at = {r.id: _accepted_at(definition_of(r), reached.get(r.id, {})) for r in disputes}
+    disputes = [r for r in rows if is_dispute(definition_of(r))]
+    consultations = [r for r in rows if not is_dispute(definition_of(r))]
+    accepted_at = {r.id: r.accepted_at for r in disputes}
 
     received = [r for r in disputes if _within(r.created_at, start, end)]
     fig.received = len(received)
@@ -269,6 +268,7 @@ def period_figures(session: Session, definitions: Definitions, *, org: OrgUnit,
     fig.accepted_by_source = dict(Counter(r.source for r in accepted))
 
     closed = [r for r in disputes if _within(r.closed_at, start, end)]
+    reached = _states_reached(session, [r.id for r in closed])
     closed_by_state: Counter[str] = Counter()
     mediated_by_state: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
@@ -343,12 +343,6 @@ def _states_reached(session: Session, case_ids: list[int]) -> dict[int, dict[str
             if to_state is not None:
                 reached.setdefault(case_id, {})[to_state] = first
     return reached
-
-
-def _accepted_at(definition: Definition, reached: dict[str, datetime]) -> datetime | None:
-    """When a case first entered one of its definition's mediation states (its acceptance)."""
-    times = [at for state, at in reached.items() if state in mediation_states(definition)]
-    return min(times) if times else None
 
 
 def _overdue(session: Session, rows: dict[int, Any], start: datetime | None,

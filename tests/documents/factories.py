@@ -42,6 +42,15 @@ def _text(seed: str, repeat: int) -> str:
     return "\n".join(f"{seed}（第{i + 1}段）" for i in range(repeat))
 
 
+# What must still print inside its box: a 40-letter Latin name without a space, characters of
+# CJK Extension B (𪚥) and A (㐀), a 5,000-character text with an unbroken 120-letter run.
+LATIN_NAME = "Wolfeschlegelsteinhausenbergerdorffvoral"
+RARE_NAME = "张𪚥㐀"
+LONG_RUN = "https://example.org/" + "x" * 100
+HOSTILE_TEXT = (LONG_FACTS + LONG_RUN + "。") * 5000
+HOSTILE_TEXT = HOSTILE_TEXT[:5000]
+
+
 class DocumentWorld(World):
     """The committee of the document tests (武林门社区) and its three mediators."""
 
@@ -60,7 +69,7 @@ class CaseBuilder:
 
     def __init__(self, world: World, session: Session, *, day: int = 1,
                  text: str | None = None, long: bool = False, title: str | None = None,
-                 category: str = "邻里"):
+                 category: str = "邻里", hostile: bool = False):
         self.rt = world.rt
         self.session = session
         self.text = text  # replaces every free text (injection test)
@@ -83,10 +92,18 @@ class CaseBuilder:
              "employer": self.t("建华五金店", 100), "address": "杭州市下城区武林门新村3幢2单元402室",
              "phone": "13905718888", "id_number": "330103197605051234"},
         ]
+        if hostile:
+            parties[0]["name"] = RARE_NAME
+            parties[0]["address"] = f"杭州市下城区武林门新村3幢{RARE_NAME}室"
+            parties[1]["name"] = LATIN_NAME
+            parties[1]["legal_representative"] = LATIN_NAME
+            parties[2]["employer"] = LATIN_NAME
+        self.hostile = hostile
         body = {"workflow": "aunt_whistle", "grid": "G1", "category": category,
                 "risk_level": "medium", "source": "whistle",
                 "title": self.t(title or "武林门新村3幢楼上漏水纠纷", 200),
-                "description": self.t(_text(LONG_FACTS, 6) if long else LONG_FACTS),
+                "description": HOSTILE_TEXT if hostile else self.t(
+                    _text(LONG_FACTS, 6) if long else LONG_FACTS),
                 "parties": parties}
         self.case, _ = create_case(session, self.rt.engine, body, actor=self.volunteer,
                                    now=self.now)
@@ -147,7 +164,8 @@ class CaseBuilder:
     def attachments(self, n: int, actor: User) -> CaseBuilder:
         """``n`` attached files."""
         for i in range(n):
-            self.act("attach_file", actor, filename=self.t(f"现场照片{i + 1}.jpg"),
+            name = f"{LATIN_NAME}{LATIN_NAME}{i + 1}.jpg" if self.hostile else f"现场照片{i + 1}.jpg"
+            self.act("attach_file", actor, filename=self.t(name),
                      description=self.t("301室卫生间吊顶渗水照片"))
         return self
 
@@ -155,8 +173,10 @@ class CaseBuilder:
         """A complete written agreement, drafted by the handler; signed by every party (the
         company seals) and the mediator unless ``sign`` is false."""
         actor = self.case.assignee or self.volunteer
+        applicant, company, third = (p.name for p in self.case.parties)
         save_agreement(self.session, self.rt.engine, self.case.id, {
-            "facts": self.t(_text(LONG_FACTS, 8) if self.long else LONG_FACTS),
+            "facts": HOSTILE_TEXT if self.hostile else self.t(
+                _text(LONG_FACTS, 8) if self.long else LONG_FACTS),
             "dispute_matters": self.t("一、渗水原因及责任承担；二、301室维修费用及装修损失的赔偿数额。"),
             "responsibilities": self.t(
                 "经第三方检测，渗水系402室卫生间防水层破损及公共立管接口老化共同所致，"
@@ -165,16 +185,16 @@ class CaseBuilder:
             "performance_place": self.t("武林门社区人民调解委员会调解室", 200),
             "performance_deadline": date(2025, 4, 30), "copies": 4, "recorder": "赵丽华",
             "terms": [
-                {"obligor": "李建华", "obligee": "张桂英",
+                {"obligor": third, "obligee": applicant,
                  "content": self.t("重新做好402室卫生间防水并承担费用"),
                  "due_date": date(2025, 4, 15)},
-                {"obligor": "李建华", "obligee": "张桂英",
+                {"obligor": third, "obligee": applicant,
                  "content": self.t("赔偿申请人张桂英装修损失"),
                  "amount": "6800", "due_date": date(2025, 4, 20)},
-                {"obligor": "杭州武林物业服务有限公司", "obligee": "张桂英",
+                {"obligor": company, "obligee": applicant,
                  "content": self.t("更换3幢2单元公共排水立管接口，并承担申请人吊顶修复费用"),
                  "amount": "2200", "due_date": date(2025, 4, 30)},
-                {"obligor": "张桂英", "obligee": "李建华",
+                {"obligor": applicant, "obligee": third,
                  "content": self.t("配合施工，收到上述款项后不再就本纠纷提出其他主张")},
             ]}, actor=actor, now=self.tick())
         if sign:
@@ -189,9 +209,11 @@ class CaseBuilder:
 
 
 def resolved_case(world: World, session: Session, *, day: int = 1, text: str | None = None,
-                  long: bool = False, sessions: int = 2, same_month: bool = False) -> Case:
-    """A whistle → grid mediation → written agreement → performed → resolved case."""
-    b = CaseBuilder(world, session, day=day, text=text, long=long)
+                  long: bool = False, sessions: int = 2, same_month: bool = False,
+                  hostile: bool = False) -> Case:
+    """A whistle → grid mediation → written agreement → performed → resolved case (with
+    ``hostile``: a 40-letter Latin name, rare characters and 5,000-character texts)."""
+    b = CaseBuilder(world, session, day=day, text=text, long=long, hostile=hostile)
     b.move("accept", b.volunteer)
     b.investigations(2, b.volunteer).attachments(3, b.volunteer).sessions(sessions, b.volunteer)
     b.agreement()
@@ -209,10 +231,10 @@ def resolved_case(world: World, session: Session, *, day: int = 1, text: str | N
 
 
 def litigation_case(world: World, session: Session, *, day: int = 2,
-                    text: str | None = None) -> Case:
+                    text: str | None = None, hostile: bool = False) -> Case:
     """Escalated, mediated at the centre without agreement: ended, routes explained."""
     b = CaseBuilder(world, session, day=day, text=text, title="拖欠装修工程款纠纷",
-                    category="合同")
+                    category="合同", hostile=hostile)
     b.move("accept", b.volunteer)
     b.move("escalate", b.volunteer, reason=b.t("涉及金额较大，网格调解未果"))
     b.move("assign_center", b.reviewer, mediator="chenzg")
