@@ -29,7 +29,8 @@ APT_PACKAGES := fonts-noto-cjk fonts-babelstone-han fonts-hanazono libharfbuzz-s
 PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect(host='$(PG_HOST)', \
 	port=$(PG_PORT), user='postgres', dbname='postgres', connect_timeout=2).close()"
 
-.PHONY: help system venv assets run test test-long lint bench migration translations clean distclean
+.PHONY: help system venv assets run test test-long lint bench bench-quick bench-deps migration \
+	translations clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -90,10 +91,26 @@ test-long: system venv ## the long variants of the tests (@pytest.mark.long), on
 	elif $(PG_PROBE) 2>/dev/null; then dbs=sqlite,postgresql; else dbs=sqlite; fi; \
 	MEDIATION_TEST_DATABASES=$$dbs $(BIN)/python -m pytest $(PYTEST_ARGS) -m long
 
-bench: venv ## run every bench/bench_*.py (they print figures)
-	@shopt -s nullglob; files=(bench/bench_*.py); \
-	if [ $${#files[@]} -eq 0 ]; then echo "bench: no bench/bench_*.py"; exit 0; fi; \
-	for f in "$${files[@]}"; do echo "== $$f"; $(BIN)/python "$$f" || exit 1; done
+# The benchmarks' own tools: SpiffWorkflow (the P2 peer) and profilers from PyPI, wrk from Debian.
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_APT := wrk
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@if ! command -v wrk >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BENCH_APT) >/dev/null; \
+		else echo "bench: wrk is missing (sudo apt-get install wrk); a Python load generator stands in"; fi; \
+	fi
+	@touch $@
+
+bench-deps: $(BENCH_STAMP) ## install what the benchmarks need (SpiffWorkflow, profilers, wrk)
+
+bench: venv $(BENCH_STAMP) ## every figure at full size (about 45 minutes; see bench/README.md)
+	$(BIN)/python bench/run.py
+
+bench-quick: venv $(BENCH_STAMP) ## every figure on small data (under two minutes)
+	$(BIN)/python bench/run.py --quick
 
 migration: venv ## regenerate versions/0001_initial.py from the models; MSG="..." adds a revision
 	$(BIN)/python -m mediation.migrations $(if $(MSG),--message "$(MSG)")

@@ -43,6 +43,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
 from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.engine import Connection
 
@@ -485,13 +488,86 @@ def profile(run: Callable[[], None], n: int, top: int) -> str:
     return out.getvalue()
 
 
-def bench(backend: str, args: argparse.Namespace) -> tuple[Figures, Figures]:
-    """Set up ``backend``, check both paths issue the same statements, measure both."""
+class Clients:
+    """``count`` client processes on one database, each moving its own cases along the cycle;
+    the parent tells them all to run a chunk of one path and times until the last is done."""
+
+    def __init__(self, url: str, instance: Path, tracker: Tracker, count: int):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self.pipes = []
+        self.procs = []
+        per = len(tracker.case_ids) // count
+        for k in range(count):
+            parent, child = ctx.Pipe()
+            sl = slice(k * per, (k + 1) * per)
+            sub = Tracker(tracker.steps, tracker.case_ids[sl], list(tracker.step[sl]),
+                          list(tracker.version[sl]))
+            proc = ctx.Process(target=_client, args=(url, instance, sub, child), daemon=True)
+            proc.start()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+        for pipe in self.pipes:
+            pipe.recv()  # ready
+
+    def run(self, path: str, each: int) -> float:
+        """Every client runs ``each`` transitions of ``path``; the wall time."""
+        start = time.perf_counter()
+        for pipe in self.pipes:
+            pipe.send((path, each))
+        for pipe in self.pipes:
+            pipe.recv()
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        """Stop the clients."""
+        for pipe in self.pipes:
+            pipe.send(None)
+        for proc in self.procs:
+            proc.join(30)
+
+
+def _client(url: str, instance: Path, tracker: Tracker, pipe: Any) -> None:
+    rt = Runtime(Config(instance=instance, database_url=url, secret_key="bench-secret",
+                        run_jobs_inline=False))
+    paths = {"engine": EnginePath(rt, tracker), "bare": BarePath(rt, tracker)}
+    pipe.send("ready")
+    while True:
+        cmd = pipe.recv()
+        if cmd is None:
+            break
+        path, each = cmd
+        for _ in range(each):
+            paths[path]()
+        pipe.send("done")
+    rt.close()
+
+
+def measure_clients(clients: Clients, count: int, limit: int, seconds: float
+                    ) -> dict[str, Figures]:
+    """Alternate chunks of each path on every client until each path has ``limit``
+    transitions or has used ``seconds``."""
+    figures = {"engine": Figures(), "bare": Figures()}
+    each = max(CHUNK // count, 20)
+    while True:
+        active = [k for k, f in figures.items() if f.transitions < limit and f.seconds < seconds]
+        if not active:
+            return figures
+        for name in active:
+            figures[name].seconds += clients.run(name, each)
+            figures[name].transitions += each * count
+
+
+def bench(backend: str, args: argparse.Namespace) -> dict[int, tuple[Figures, Figures, float]]:
+    """Set up ``backend``, check both paths issue the same statements, measure both with one
+    client and with ``args.clients`` clients: {clients: (engine, bare, statements each)}."""
+    out: dict[int, tuple[Figures, Figures, float]] = {}
     with database(backend) as url, tempfile.TemporaryDirectory() as inst:
         rt = Runtime(Config(instance=Path(inst), database_url=url, secret_key="bench-secret",
                             run_jobs_inline=False))
         try:
-            tracker = build(rt, args.cases)
+            tracker = build(rt, args.cases * max(1, args.clients))
             engine_path, bare_path = EnginePath(rt, tracker), BarePath(rt, tracker)
             per_cycle = len(tracker.steps) * len(tracker.case_ids)
             for run in (engine_path, bare_path):
@@ -512,29 +588,39 @@ def bench(backend: str, args: argparse.Namespace) -> tuple[Figures, Figures]:
                 print("    " + "\n    ".join(a), file=sys.stderr)
             figures = measure({"engine": engine_path, "bare": bare_path},
                               args.transitions, args.seconds)
+            out[1] = (figures["engine"], figures["bare"], len(a) / n)
             if args.profile:
                 print(f"\n== cProfile, engine path, {backend}, {args.profile_n} transitions",
                       file=sys.stderr)
                 print(profile(engine_path, args.profile_n, args.profile_top), file=sys.stderr)
+            if args.clients > 1:
+                rt.db.engine.dispose()
+                clients = Clients(url, Path(inst), tracker, args.clients)
+                try:
+                    many = measure_clients(clients, args.clients, args.transitions, args.seconds)
+                finally:
+                    clients.close()
+                out[args.clients] = (many["engine"], many["bare"], len(a) / n)
             with rt.db.session() as s:
                 rows = s.execute(select(Case.id, Case.report_no)).all()
                 broken = [r.report_no for r in rows
                           if not verify_case(s, r.id, r.report_no).valid]
             if broken:
                 print(f"{backend}: WARNING broken chains: {', '.join(broken)}", file=sys.stderr)
-            return figures["engine"], figures["bare"]
+            return out
         finally:
             rt.close()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run on every backend that answers and print the table."""
+    """Run on every backend that answers and print the P1 lines."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--transitions", type=int, default=3000,
                         help="transitions per path and backend at most (default 3000)")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="seconds per path and backend at most (default 10)")
     parser.add_argument("--cases", type=int, default=CASES, help="cases the cycle turns over")
+    parser.add_argument("--clients", type=int, default=4, help="clients of the second figure")
     parser.add_argument("--warmup", type=int, default=WARMUP, help="untimed transitions per path")
     parser.add_argument("--backends", default="sqlite,postgresql",
                         help="comma-separated: sqlite, postgresql (skipped if it does not answer)")
@@ -545,21 +631,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-top", type=int, default=30)
     args = parser.parse_args(argv)
 
-    rows = []
-    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-        if backend == "postgresql" and not postgres_answers():
-            print(f"postgresql: not answering on {PG_HOST}:{PG_PORT}; skipped", file=sys.stderr)
-            continue
-        engine, bare = bench(backend, args)
-        rows.append((backend, engine, bare))
+    from bench.common import backends, figure, n
 
-    print(f"{'backend':<11} {'engine tr/s':>12} {'bare tr/s':>10} {'ratio':>7}   "
-          f"{'transitions (engine / bare)':<28}")
-    for backend, engine, bare in rows:
-        ratio = bare.rate / engine.rate if engine.rate else float("inf")
-        print(f"{backend:<11} {engine.rate:>12.0f} {bare.rate:>10.0f} {ratio:>6.2f}×   "
-              f"{engine.transitions} / {bare.transitions}")
-    print("ratio = engine time per transition / bare time per transition (goal ≤ 1.5×)")
+    for backend in backends(args.backends):
+        for clients, (engine, bare, stmts) in bench(backend, args).items():
+            ratio = bare.rate / engine.rate if engine.rate else float("inf")
+            figure("P1", f"{backend} {clients} client{'s' if clients > 1 else ''}: "
+                         f"engine {n(engine.rate)}/s, bare {n(bare.rate)}/s, ratio {ratio:.2f} "
+                         f"(goal <= 1.5), {stmts:.0f} statements per transition",
+                   ratio <= 1.5)
     sys.stdout.flush()
     return 0
 

@@ -117,7 +117,7 @@ def index() -> Any:
     q = _ctx().query
     check_filters(db_session(), runtime().store, q)
     f = CaseFilter(state=q.state, grid=q.grid, category=q.category, workflow=q.workflow,
-                   q=q.q, overdue=q.overdue, mine=q.mine)
+                   q=q.q, overdue=q.overdue, mine=q.mine, sort=q.sort)
     session, engine, user = db_session(), runtime().engine, current_user()
     rows, total = list_cases(session, user, f, q.page, q.per_page)
     return {"items": [case_json(session, engine, c, user, lang()) for c in rows],

@@ -184,6 +184,9 @@ class CaseQuery(BaseModel):
     q: Annotated[str, Field(max_length=100)] | None = None
     overdue: bool | None = None
     mine: bool | None = None
+    # queue: open before closed, overdue first, then risk, then the nearest deadline;
+    # newest: the newest reported first
+    sort: Literal["queue", "newest"] = "queue"
     lang: Literal["zh-CN", "en"] | None = None  # the answer's language (else Accept-Language)
     page: Annotated[int, Field(ge=1, le=100000)] = 1
     per_page: Annotated[int, Field(ge=1, le=100)] = 20

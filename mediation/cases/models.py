@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -68,6 +69,8 @@ class Case(Base):
     __table_args__ = (
         CheckConstraint("risk_level IN ('low', 'medium', 'high')", name="risk_level"),
         CheckConstraint("version >= 1", name="version_positive"),
+        # A grid's list filtered by state, newest first (the API's list page at scale).
+        Index("ix_cases_grid_state_created", "grid_id", "state", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -131,3 +131,14 @@ def test_text_search_finds_any_substring_of_two_characters_or_more(api, world):
     case_no = api.get(f"{V1}/cases/{ids[1]}").get_json()["case_no"]
     if case_no:
         assert ids[1] in found(case_no[1:5])
+
+
+def test_newest_first(api, world):
+    ids = [api.post(f"{V1}/cases", case_body(title=f"第{i}件")).get_json()["id"] for i in range(3)]
+    with world.rt.db.session() as s:  # reported at different times, oldest first
+        for age, case_id in zip((3, 2, 1), ids, strict=True):
+            s.execute(update(Case).where(Case.id == case_id)
+                      .values(created_at=utcnow() - timedelta(days=age)))
+    r = api.get(f"{V1}/cases", query_string={"sort": "newest", "state": "reported"})
+    assert [c["id"] for c in r.get_json()["items"]] == ids[::-1]
+    assert api.get(f"{V1}/cases", query_string={"sort": "oldest"}).status_code == 422

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 00:52:08.143089
+Create Date: 2026-12-01 01:27:22.891971
 """
 
 from collections.abc import Sequence
@@ -130,6 +130,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_assignee_id'), ['assignee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_category'), ['category'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_grid_id'), ['grid_id'], unique=False)
+        batch_op.create_index('ix_cases_grid_state_created', ['grid_id', 'state', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_state'), ['state'], unique=False)
 
     op.create_table('agreements',
@@ -463,6 +464,7 @@ def downgrade() -> None:
     op.drop_table('agreements')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_state'))
+        batch_op.drop_index('ix_cases_grid_state_created')
         batch_op.drop_index(batch_op.f('ix_cases_grid_id'))
         batch_op.drop_index(batch_op.f('ix_cases_category'))
         batch_op.drop_index(batch_op.f('ix_cases_assignee_id'))
