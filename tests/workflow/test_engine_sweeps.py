@@ -329,7 +329,6 @@ label = "接力"
 initial = "first"
 number_series = "接"
 supervisor_role = "reviewer"
-legal_role = "lawyer"
 
 [states.first]
 label = "第一棒"
