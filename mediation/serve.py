@@ -26,11 +26,17 @@ def serve(host: str, port: int, threads: int) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     rt = runtime()
     app = create_app(runtime=rt)
+    from mediation.documents.qr import localhost_warning
     from mediation.documents.render import check_subsetting
 
     warning = check_subsetting()
     if warning:
         click.echo(f"warning: {warning}", err=True)
+    unreachable = localhost_warning(rt.config.public_url, host, port)
+    if unreachable:
+        logging.getLogger("mediation.serve").warning(
+            "MEDIATION_PUBLIC_URL is %s while serving on %s", rt.config.public_url, host)
+        click.secho(unreachable, err=True, fg="red", bold=True)
     jobs = None
     if rt.config.embedded:
         jobs = BackgroundJobs(rt)

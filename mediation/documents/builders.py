@@ -7,12 +7,16 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from mediation.cases.models import Case, Party
+from mediation.cases.dates import china_date
+from mediation.cases.identity import age_at, birth_date
+from mediation.cases.models import COMMITTEE, MEDIATOR, Case, Party
 from mediation.documents.formatting import (
     PARTY_ROLES,
     RISK_LEVELS,
     SIGN_METHODS,
     SOURCES,
+    amount_figures,
+    amount_upper,
     cn_date,
     cn_datetime,
     cn_number,
@@ -35,28 +39,46 @@ def committee_name(case: Case) -> str:
     return f"{case.committee.name}人民调解委员会"
 
 
+AGENT_KINDS = {"agent": "委托代理人", "guardian": "法定代理人（监护人）"}
+
+
 def party_context(src: CaseSources, party: Party, *, at: date | None = None,
                   with_id: bool = False, with_phone: bool = True) -> dict[str, Any]:
-    """The printable facts of one party; full numbers only when asked (and then logged)."""
-    age = at.year - party.birth_year if at and party.birth_year else None
+    """The printable facts of one party, and of who acts for it (agents, guardians); the age
+    from the ID number's birth date at ``at`` (else from the birth year); full numbers only
+    when asked (and then logged)."""
     phone = src.phone(party) if with_phone else ""
     id_number = src.id_number(party) if with_id else ""
+    born = birth_date(src.cipher.decrypt(party.id_number_enc)) if src.cipher else None
+    if at is None:
+        age = None
+    elif born is not None:
+        age = age_at(born, at)
+    else:
+        age = at.year - party.birth_year if party.birth_year else None
     return {
         "id": party.id, "name": party.name, "kind": party.kind,
         "role": party.role, "role_label": PARTY_ROLES.get(party.role, party.role),
         "is_org": party.kind == "organization",
         "sex": party.sex, "ethnicity": party.ethnicity, "birth_year": party.birth_year,
-        "age": age, "occupation": party.occupation, "employer": party.employer,
+        "age": age if age is None or age >= 0 else None,
+        "occupation": party.occupation, "employer": party.employer,
         "address": party.address, "legal_representative": party.legal_representative,
         "representative_title": party.representative_title,
+        "credit_code": party.credit_code,
+        "agents": [{"kind": a.kind, "label": AGENT_KINDS.get(a.kind, "代理人"), "name": a.name,
+                    "relation": a.relation, "authority": a.authority} for a in party.agents],
         "phone": phone, "id_number": id_number,
         "phone_masked": mask_phone(src.cipher.decrypt(party.phone_enc)) if src.cipher else "",
     }
 
 
 def _reference_date(src: CaseSources) -> date:
-    """The date ages are counted at: the agreement's, else the case's creation (China time)."""
-    at = src.effective_at() or src.case.created_at
+    """The date ages are counted at: the agreement's (in force, else drafted), else the
+    case's report (China time)."""
+    agreement = src.agreement()
+    at = src.effective_at() or (agreement.updated_at if agreement else None) \
+        or src.case.created_at
     return local(at).date()
 
 
@@ -164,34 +186,55 @@ def session_record(src: CaseSources) -> dict[str, Any]:
 
 @builder("agreement")
 def agreement(src: CaseSources) -> dict[str, Any]:
-    """人民调解协议书 (art. 28–29): parties (no ID numbers), facts, matters in dispute,
-    responsibilities, numbered terms, performance, copies, signature blocks, effective date."""
+    """人民调解协议书, field by field as 人民调解法 art. 28–29 and 33 and the Ministry of
+    Justice's format want it: every party's basic facts (no ID numbers) with who acts for it,
+    the facts, the matters in dispute, each side's responsibility, the numbered terms (who owes
+    whom what, how much in figures and in capitals, by when), the manner, place and time limit
+    of performance, the copies (parties + 1) and who keeps them, the judicial-confirmation
+    notice, and the signatures.
+
+    While the agreement is a draft it prints as the copy for signing on paper (``for_signing``:
+    blank signature, fingerprint and seal blocks); in force, as the record of who signed how and
+    when, effective on the latest of them; voided (or superseded), the same record marked with
+    when and why it stopped counting.
+    """
     case = src.case
     agr = src.agreement()
     if agr is None:
         return {**common(src), "present": False}
     at = _reference_date(src)
-    effective = src.effective_at()
+    effective = agr.effective_at
+    for_signing = agr.status == "draft"
     parties = [party_context(src, p, at=at) for p in case.parties]
-    by_party = {str(s.party_id or s.signer): s for s in agr.signatures}
-    signers = []
-    for p in parties:
-        sig = by_party.get(str(p["id"]))
-        signers.append({"label": p["role_label"], "name": p["name"], "is_org": p["is_org"],
-                        "method": SIGN_METHODS.get(sig.method, "") if sig else "",
-                        "signed_on": cn_date(sig.signed_at) if sig else ""})
-    mediator_sig = by_party.get("mediator")
-    # Terms name their obligor by party id (save_agreement); print its role and name.
-    obligors = {str(p["id"]): f"{p['role_label']}{p['name']}" for p in parties}
-    terms = [{"number": cn_number(i + 1), "obligor": obligors.get(t.obligor, t.obligor),
-              "content": t.content,
-              "amount": t.amount or "", "due_date": cn_date(t.due_date)}
+    named = {str(p["id"]): f"{p['role_label']}{p['name']}" for p in parties}
+    by_name = {p["name"]: named[str(p["id"])] for p in parties}
+    by_signer = {s.signer: s for s in agr.signatures}
+
+    def signed(key: str) -> dict[str, str]:
+        sig = None if for_signing else by_signer.get(key)
+        return {"method": SIGN_METHODS.get(sig.method, "") if sig else "",
+                "signed_on": cn_date(sig.signed_at) if sig else ""}
+
+    signers = [{"label": p["role_label"], "name": p["name"], "is_org": p["is_org"],
+                "agents": [a["name"] for a in p["agents"]], **signed(str(p["id"]))}
+               for p in parties]
+    terms = [{"number": cn_number(i + 1),
+              "obligor": named.get(t.obligor) or by_name.get(t.obligor, t.obligor),
+              "obligee": named.get(t.obligee) or by_name.get(t.obligee, t.obligee),
+              "content": t.content.strip().rstrip("。；;."),
+              "amount": amount_figures(t.amount) if t.amount else "",
+              "amount_upper": amount_upper(t.amount) if t.amount else "",
+              "due_date": cn_date(t.due_date)}
              for i, t in enumerate(agr.terms)]
-    deadline = (effective + timedelta(days=CONFIRMATION_DAYS)) if effective else None
+    copies = len(parties) + 1
+    status = "voided" if agr.status in ("voided", "superseded") else agr.status
     return {
         **common(src),
         "present": True,
+        "agreement_id": agr.id,
         "parties": parties,
+        # "双方" only where there are two sides; with three or more, "各方"
+        "sides": "双方" if len(parties) == 2 else "各方",
         "facts": agr.facts,
         "dispute_matters": agr.dispute_matters,
         "responsibilities": agr.responsibilities,
@@ -199,20 +242,24 @@ def agreement(src: CaseSources) -> dict[str, Any]:
         "performance_method": agr.performance_method,
         "performance_place": agr.performance_place,
         "performance_deadline": cn_date(agr.performance_deadline),
-        "copies": agr.copies or len(parties) + 1,
-        "copies_cn": cn_number(agr.copies or len(parties) + 1),
+        "copies": copies,
+        "copies_cn": cn_number(copies),
+        "keepers": "、".join(p["name"] for p in parties),
         "signers": signers,
         "mediator": agr.mediator.display_name if agr.mediator else src.mediator(),
-        "mediator_signed_on": cn_date(mediator_sig.signed_at) if mediator_sig else "",
-        "mediator_method": SIGN_METHODS.get(mediator_sig.method, "") if mediator_sig else "",
+        "mediator_sig": signed(MEDIATOR),
+        "seal": signed(COMMITTEE),
         "recorder": agr.recorder,
-        "effective_on": cn_date(effective),
-        "confirmation_until": cn_date(deadline),
-        "date": cn_date(effective),
+        "effective_on": cn_date(effective) if not for_signing else "",
+        "confirmation_until": cn_date(china_date(effective) + timedelta(days=CONFIRMATION_DAYS))
+        if effective and not for_signing else "",
+        "date": cn_date(effective) if effective and not for_signing else "",
+        "round": agr.round,
+        "version": agr.version,
         "revision": agr.revision,
-        # draft (a copy for signing on paper: blank signature blocks), in_force, voided
-        "status": "voided" if agr.status in ("voided", "superseded") else agr.status,
-        "for_signing": agr.effective_at is None,
+        "status": status,
+        "superseded": agr.status == "superseded",
+        "for_signing": for_signing,
         "voided_on": cn_date(agr.voided_at) if agr.voided_at else "",
         "void_reason": agr.void_reason,
     }

@@ -47,3 +47,7 @@ class RenderedDocument(Base):
     # to that state of the record (mediation.documents.verify checks the chain still holds it).
     chain_seq: Mapped[int | None] = mapped_column(Integer)
     chain_head: Mapped[str | None] = mapped_column(String(64))
+    # For an agreement: the version printed and what it was then (``draft``: the copy for
+    # signing on paper; ``in_force``; ``voided``), so that its code answers what it is now.
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id"))
+    printed_as: Mapped[str | None] = mapped_column(String(20))

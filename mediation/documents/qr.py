@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import secrets
+from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.constants
@@ -31,6 +33,33 @@ def normalise_code(text: str) -> str:
 def verify_url(base_url: str, code: str) -> str:
     """The address a printed code leads to: ``<base>/verify/<code>``."""
     return f"{base_url.rstrip('/')}/verify/{code}"
+
+
+def _loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host in ("localhost", "") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def localhost_warning(public_url: str, listen_host: str, port: int | None = None) -> str | None:
+    """A warning when printed documents would carry a verification address on this machine
+    (``public_url`` at localhost) while the server listens for other machines (``listen_host``
+    is not a loopback address, e.g. ``0.0.0.0``): every QR code printed would lead nowhere. None
+    when the address is public, or when the server only listens locally (a trial)."""
+    host = urlsplit(public_url).hostname or ""
+    if not _loopback(host) or _loopback(listen_host):
+        return None
+    where = f"{listen_host}:{port}" if port else listen_host
+    return ("=" * 78 + "\n"
+            f"WARNING: documents will print the verification address {public_url} in their QR\n"
+            f"codes, but this server listens on {where} for other machines. Nobody who scans\n"
+            "a printed code will reach it. Set MEDIATION_PUBLIC_URL to the address people use,\n"
+            "e.g. MEDIATION_PUBLIC_URL=https://tiaojie.example.gov.cn, and restart.\n"
+            + "=" * 78)
 
 
 def qr_matrix(data: str) -> list[list[bool]]:

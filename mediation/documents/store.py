@@ -246,11 +246,13 @@ def render_case_document(session: Session, runtime_or_cipher: HasCipher | FieldC
     code = new_code()
     pdf, pages = render_composed(composed, code=code, public_url=url)
     head = src.events[-1] if src.events else None
+    doc = composed.context.get("doc", {})
     row = RenderedDocument(
         case_id=case.id, document=name, data_hash=digest, verification_code=code, pdf=pdf,
         pdf_sha256=hashlib.sha256(pdf).hexdigest(), pages=pages, size=len(pdf), current=True,
-        issued_at=now, chain_seq=head.seq if head else None,
-        chain_head=head.hash if head else None)
+        issued_at=now, agreement_id=doc.get("agreement_id") if name == "agreement" else None,
+        printed_as=doc.get("status") if name == "agreement" else None,
+        chain_seq=head.seq if head else None, chain_head=head.hash if head else None)
     try:
         with session.begin_nested():
             session.add(row)

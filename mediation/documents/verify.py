@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mediation.cases.models import Case
+from mediation.cases.models import Agreement, Case
 from mediation.documents.catalogue import catalogue
 from mediation.documents.models import RenderedDocument
 from mediation.documents.qr import normalise_code
@@ -20,6 +20,8 @@ def verify_code(session: Session, code: str, runtime: Any = None) -> dict[str, A
 
     ``valid`` says the code was issued by this system for that document; ``current`` says no
     newer version of the document has been issued since (``superseded_at`` says when one was).
+    For an agreement, ``agreement`` says what was printed (the copy for signing, not in force;
+    or the signed record) and what the agreement is now (in force; or voided, when and why).
     An unknown code answers ``valid: false`` and nothing else. No party data is returned.
     """
     canonical = normalise_code(code or "")
@@ -32,7 +34,7 @@ def verify_code(session: Session, code: str, runtime: Any = None) -> dict[str, A
     doc, case_no = row
     spec = catalogue().get(doc.document)
     record = _record_state(session, doc, runtime)
-    return {
+    answer: dict[str, Any] = {
         "valid": True,
         "case_no": case_no,
         "document": doc.document,
@@ -47,6 +49,28 @@ def verify_code(session: Session, code: str, runtime: Any = None) -> dict[str, A
         "chain_seq": doc.chain_seq,
         "chain_head": doc.chain_head,
         "record_intact": record,
+    }
+    if doc.agreement_id is not None:
+        agreement = session.get(Agreement, doc.agreement_id)
+        if agreement is not None:
+            answer["agreement"] = agreement_status(agreement, doc.printed_as or "")
+    return answer
+
+
+def agreement_status(agreement: Agreement, printed_as: str) -> dict[str, Any]:
+    """What a printed agreement is: printed as the copy for signing (``for_signing``: not in
+    force, whatever it became since) or as the signed record, and what the agreement is now
+    (``in_force``, ``draft``, ``voided`` with when and why)."""
+    status = "voided" if agreement.status == "superseded" else agreement.status
+    return {
+        "printed_as": "for_signing" if printed_as == "draft" else printed_as,
+        "for_signing": printed_as == "draft",
+        "status": status,
+        "in_force": printed_as != "draft" and agreement.status == "in_force",
+        "effective_at": iso(agreement.effective_at),
+        "voided_at": iso(agreement.voided_at),
+        "void_reason": agreement.void_reason or None,
+        "superseded": agreement.status == "superseded",
     }
 
 

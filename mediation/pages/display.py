@@ -25,7 +25,7 @@ from mediation.cases.models import (
 from mediation.cases.numbering import CST
 from mediation.i18n import Label, Lazy
 from mediation.security import mask_id_number, mask_phone
-from mediation.timeutil import utcnow
+from mediation.timeutil import parse_iso, utcnow
 from mediation.web import db_session, lang, runtime
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -115,12 +115,14 @@ def when(value: datetime | None, *, year: bool = False) -> str:
 
 
 def day(value: date | datetime | str | None) -> str:
-    """A date: 2026年11月30日 / 30 Nov 2026 (a stored time is taken in China time)."""
+    """A date: 2026年11月30日 / 30 Nov 2026 (a stored time, or its ISO text as the API gives
+    it, is taken in China time)."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
         try:
-            value = date.fromisoformat(value[:10])
+            # a stored time (``2026-11-30T17:00:00Z``, UTC) is a China date; a bare date is one
+            value = parse_iso(value) if len(value) > 10 else date.fromisoformat(value)
         except ValueError:
             return str(value)
     if isinstance(value, datetime):

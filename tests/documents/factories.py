@@ -69,7 +69,7 @@ class CaseBuilder:
 
     def __init__(self, world: World, session: Session, *, day: int = 1,
                  text: str | None = None, long: bool = False, title: str | None = None,
-                 category: str = "邻里", hostile: bool = False):
+                 category: str = "邻里", hostile: bool = False, agent: bool = False):
         self.rt = world.rt
         self.session = session
         self.text = text  # replaces every free text (injection test)
@@ -92,6 +92,9 @@ class CaseBuilder:
              "employer": self.t("建华五金店", 100), "address": "杭州市下城区武林门新村3幢2单元402室",
              "phone": "13905718888", "id_number": "330103197605051234"},
         ]
+        if agent:
+            parties[0]["agents"] = [{"kind": "agent", "name": "孙立平", "relation": "律师",
+                                     "authority": "特别授权"}]
         if hostile:
             parties[0]["name"] = RARE_NAME
             parties[0]["address"] = f"杭州市下城区武林门新村3幢{RARE_NAME}室"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 01:27:22.891971
+Create Date: 2026-12-01 01:52:34.770598
 """
 
 from collections.abc import Sequence
@@ -292,30 +292,6 @@ def upgrade() -> None:
     with op.batch_alter_table('parties', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_parties_case_id'), ['case_id'], unique=False)
 
-    op.create_table('rendered_documents',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('case_id', sa.Integer(), nullable=False),
-    sa.Column('document', sa.String(length=60), nullable=False),
-    sa.Column('data_hash', sa.String(length=64), nullable=False),
-    sa.Column('verification_code', sa.String(length=24), nullable=False),
-    sa.Column('pdf', sa.LargeBinary(), nullable=False),
-    sa.Column('pdf_sha256', sa.String(length=64), nullable=False),
-    sa.Column('pages', sa.Integer(), nullable=False),
-    sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('current', sa.Boolean(), nullable=False),
-    sa.Column('issued_at', sa.DateTime(), nullable=False),
-    sa.Column('superseded_at', sa.DateTime(), nullable=True),
-    sa.Column('chain_seq', sa.Integer(), nullable=True),
-    sa.Column('chain_head', sa.String(length=64), nullable=True),
-    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_rendered_documents_case_id_cases')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_rendered_documents')),
-    sa.UniqueConstraint('case_id', 'document', 'data_hash', name=op.f('uq_rendered_documents_case_id_document_data_hash')),
-    sa.UniqueConstraint('verification_code', name=op.f('uq_rendered_documents_verification_code'))
-    )
-    with op.batch_alter_table('rendered_documents', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_rendered_documents_case_id'), ['case_id'], unique=False)
-        batch_op.create_index('ix_rendered_documents_current', ['case_id', 'document', 'current'], unique=False)
-
     op.create_table('agreement_terms',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('agreement_id', sa.Integer(), nullable=False),
@@ -381,6 +357,33 @@ def upgrade() -> None:
     with op.batch_alter_table('pii_access', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pii_access_party_id'), ['party_id'], unique=False)
 
+    op.create_table('rendered_documents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('document', sa.String(length=60), nullable=False),
+    sa.Column('data_hash', sa.String(length=64), nullable=False),
+    sa.Column('verification_code', sa.String(length=24), nullable=False),
+    sa.Column('pdf', sa.LargeBinary(), nullable=False),
+    sa.Column('pdf_sha256', sa.String(length=64), nullable=False),
+    sa.Column('pages', sa.Integer(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('current', sa.Boolean(), nullable=False),
+    sa.Column('issued_at', sa.DateTime(), nullable=False),
+    sa.Column('superseded_at', sa.DateTime(), nullable=True),
+    sa.Column('chain_seq', sa.Integer(), nullable=True),
+    sa.Column('chain_head', sa.String(length=64), nullable=True),
+    sa.Column('agreement_id', sa.Integer(), nullable=True),
+    sa.Column('printed_as', sa.String(length=20), nullable=True),
+    sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], name=op.f('fk_rendered_documents_agreement_id_agreements')),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_rendered_documents_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rendered_documents')),
+    sa.UniqueConstraint('case_id', 'document', 'data_hash', name=op.f('uq_rendered_documents_case_id_document_data_hash')),
+    sa.UniqueConstraint('verification_code', name=op.f('uq_rendered_documents_verification_code'))
+    )
+    with op.batch_alter_table('rendered_documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rendered_documents_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_rendered_documents_current', ['case_id', 'document', 'current'], unique=False)
+
     op.create_table('signatures',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('agreement_id', sa.Integer(), nullable=False),
@@ -411,6 +414,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_signatures_agreement_id'))
 
     op.drop_table('signatures')
+    with op.batch_alter_table('rendered_documents', schema=None) as batch_op:
+        batch_op.drop_index('ix_rendered_documents_current')
+        batch_op.drop_index(batch_op.f('ix_rendered_documents_case_id'))
+
+    op.drop_table('rendered_documents')
     with op.batch_alter_table('pii_access', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pii_access_party_id'))
 
@@ -428,11 +436,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_agreement_terms_agreement_id'))
 
     op.drop_table('agreement_terms')
-    with op.batch_alter_table('rendered_documents', schema=None) as batch_op:
-        batch_op.drop_index('ix_rendered_documents_current')
-        batch_op.drop_index(batch_op.f('ix_rendered_documents_case_id'))
-
-    op.drop_table('rendered_documents')
     with op.batch_alter_table('parties', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_parties_case_id'))
 
