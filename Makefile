@@ -30,7 +30,7 @@ PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect(host='$(PG_HOST)',
 	port=$(PG_PORT), user='postgres', dbname='postgres', connect_timeout=2).close()"
 
 .PHONY: help system venv assets run test test-long lint bench bench-quick bench-deps migration \
-	translations clean distclean
+	translations screenshots clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -90,6 +90,10 @@ test-long: system venv ## the long variants of the tests (@pytest.mark.long), on
 	@if [ -n "$${MEDIATION_TEST_DATABASES:-}" ]; then dbs="$$MEDIATION_TEST_DATABASES"; \
 	elif $(PG_PROBE) 2>/dev/null; then dbs=sqlite,postgresql; else dbs=sqlite; fi; \
 	MEDIATION_TEST_DATABASES=$$dbs $(BIN)/python -m pytest $(PYTEST_ARGS) -m long
+
+screenshots: system venv assets ## the browser tests, saving every page at phone and desk size in docs/screenshots/
+	rm -rf docs/screenshots
+	MEDIATION_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -p no:cacheprovider -q tests/browser
 
 # The benchmarks' own tools: SpiffWorkflow (the P2 peer) and profilers from PyPI, wrk from Debian.
 BENCH_STAMP := $(VENV)/.bench-installed

@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="small datasets and short runs (under two minutes)")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--only", default="", help="comma-separated figure ids")
+    parser.add_argument("--cases", type=int, default=None,
+                        help="cases of the large datasets (default 1,000,000; quick 20,000)")
     args = parser.parse_args(argv)
     only = {x.strip().upper() for x in args.only.split(",") if x.strip()}
     start = time.perf_counter()
@@ -64,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     if scale:
         note("== P5-P11: a large dataset")
         bench_scale.main(["--backends", args.backends, "--only", ",".join(scale)]
-                         + (["--quick"] if args.quick else []))
+                         + (["--quick"] if args.quick else [])
+                         + (["--cases", str(args.cases), "--open-cases", str(args.cases)]
+                            if args.cases else []))
     minutes = (time.perf_counter() - start) / 60
     print(f"\n== figures ({header}; {minutes:.1f} min{', quick' if args.quick else ''})")
     for line in LINES:

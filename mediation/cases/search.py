@@ -42,6 +42,13 @@ PREFIX = "case_search"
 # What the index covers (the columns of ``cases``).
 COLUMNS = ("title", "description", "case_no", "report_no")
 _RUN = re.compile(r"[^\W_]+")
+# A one-character token after each run: the bigrams of two runs are never next to each other,
+# so a phrase of bigrams matches exactly a run of the text (never one run's end and the next
+# one's start). Queries are made of bigrams only, so it never matches anything itself.
+SEPARATOR = "x"
+# Queries the index answers exactly (one run of letters and digits, in the scripts whose
+# letters every database classes alike): no LIKE check of the candidates needed.
+_EXACT = re.compile(r"[0-9a-z\u4e00-\u9fff]{2,}")
 
 
 def runs(value: str) -> list[str]:
@@ -51,8 +58,12 @@ def runs(value: str) -> list[str]:
 
 def grams(*values: str | None) -> str:
     """The bigrams of ``values``, space-separated, in order (the SQLite index's text)."""
-    return " ".join([a + b for value in values if value
-                     for run in _RUN.findall(value.lower()) for a, b in pairwise(run)])
+    out: list[str] = []
+    for value in values:
+        for run in _RUN.findall((value or "").lower()):
+            out.extend(a + b for a, b in pairwise(run))
+            out.append(SEPARATOR)
+    return " ".join(out)
 
 
 def fts5_query(q: str) -> str | None:
@@ -84,11 +95,20 @@ def candidates(dialect: str, q: str) -> Any:
 
 
 def matches(dialect: str, q: str, id_column: Any, like: ColumnElement[bool]) -> ColumnElement[bool]:
-    """A WHERE clause: cases whose title, description or number hold ``q`` literally (``like``),
-    narrowed by the index when it can."""
+    """A WHERE clause: cases whose title, description or numbers hold ``q`` literally
+    (``like``), found by the index when it can: exactly for one run of Chinese characters,
+    ASCII letters and digits, else narrowed by it and decided by ``like``."""
     if not indexable(q):
         return like
-    return and_(id_column.in_(candidates(dialect, q).subquery().select()), like)
+    if dialect == "sqlite":
+        found: Any = id_column.in_(candidates(dialect, q).subquery().select())
+    else:
+        # ANY(ARRAY(...)): the candidates are fetched first and the cases read by primary key;
+        # as an IN the planner may scan every case to test the LIKE and join afterwards.
+        found = text(f"{id_column.table.name}.{id_column.name} = ANY(ARRAY(SELECT case_id "
+                     "FROM case_search WHERE to_tsvector('simple', grams) @@ "
+                     "to_tsquery('simple', mediation_gram_query(:fts_q))))").bindparams(fts_q=q)
+    return found if _EXACT.fullmatch(q.lower()) else and_(found, like)
 
 
 # -- making the index -----------------------------------------------------------------------
@@ -123,9 +143,11 @@ _PG_FUNCTIONS = [
     DECLARE c text[]; out text[] := '{}'; i int;
     BEGIN
       c := string_to_array(regexp_replace(lower(array_to_string(texts, ' ', '')),
-                                          '[^[:alnum:]]+', ' ', 'g'), NULL);
+                                          '[^[:alnum:]]+', ' ', 'g') || ' ', NULL);
       FOR i IN 1 .. coalesce(array_length(c, 1), 0) - 1 LOOP
-        IF c[i] <> ' ' AND c[i + 1] <> ' ' THEN out := out || (c[i] || c[i + 1]); END IF;
+        IF c[i] <> ' ' AND c[i + 1] <> ' ' THEN out := out || (c[i] || c[i + 1]);
+        ELSIF c[i] <> ' ' THEN out := out || 'x'::text;  -- SEPARATOR: a run ends
+        END IF;
       END LOOP;
       RETURN array_to_string(out, ' ');
     END $$""",

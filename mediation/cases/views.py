@@ -89,8 +89,8 @@ def _ids_in_range() -> None:
     for value in (request.view_args or {}).values():
         if isinstance(value, int) and not 0 <= value <= _MAX_ID:
             raise NotFound(msg("案件不存在或无权查看"))
-    if request.endpoint == "cases.new" and request.method == "POST":
-        request.max_content_length = REPORT_MAX_BYTES
+    if request.endpoint in ("cases.new", "cases.step") and request.method == "POST":
+        request.max_content_length = REPORT_MAX_BYTES  # photos
 
 
 def visible_case(case_id: int, user: User) -> Case:
@@ -432,6 +432,25 @@ def _option(case: Case, user: User, name: str) -> Option:
     return option
 
 
+def _keep_files(form: StepForm, case: Case, user: User, option: Option,
+                data: dict[str, Any]) -> None:
+    """Keep the photo of each file field of the step with the case; the step records its name
+    (and its checksum, when the step has a ``digest`` field)."""
+    from wtforms import FileField
+
+    for name in form.fields_of_step:
+        field = form._fields[name]
+        upload = field.data if isinstance(field, FileField) else None
+        if upload is None or not getattr(upload, "filename", ""):
+            continue
+        attachment = store_photo(db_session(), runtime().config.instance, upload.stream,
+                                 upload.filename, actor=user, field=name)
+        attachment.case_id = case.id
+        data[name] = attachment.filename
+        if "digest" in (*option.requires, *option.optional):
+            data["digest"] = attachment.sha256
+
+
 def hidden_values(form: StepForm) -> list[tuple[str, str]]:
     """The filled-in values as hidden inputs of the confirmation page (its ★ sends them)."""
     from mediation.pages.forms import DayField
@@ -473,6 +492,7 @@ def step(case_id: int, name: str) -> Any:
                                shown=form.shown_values(lang()), **page)
     try:
         with attempt():
+            _keep_files(form, case, user, option, data)
             if option.kind == "trigger":
                 version = int(form.version.data) if (form.version.data or "").isdigit() else None
                 outcome = engine.fire(session, case.id, name, actor=user, data=data,

@@ -119,11 +119,11 @@ def notice_text(definition: Definition, case: Case, event: Event) -> tuple[str, 
     data = event.data or {}
     params: dict[str, Any] = {"title": case.title, "no": case.number}
     if data.get("police_notified"):
-        return "alert", msg("高风险纠纷已立即上报，并已通报辖区派出所：%(title)s（%(no)s）", **params)
+        return "alert", msg("高风险纠纷已立即上报，并已通报辖区派出所：%(title)s · %(no)s", **params)
     if event.kind in ("remind", "overdue"):
         reason = Label(str(data.get("reason", "")),
                        str(data.get("reason_en") or data.get("reason", "")))
-        return event.kind, msg("%(reason)s：%(title)s（%(no)s）", reason=reason, **params)
+        return event.kind, msg("%(reason)s：%(title)s · %(no)s", reason=reason, **params)
     if event.kind == "transition" and event.name in definition.transitions:
         what: Label | Lazy = definition.transitions[event.name].label
         kind = "transition"
@@ -135,8 +135,8 @@ def notice_text(definition: Definition, case: Case, event: Event) -> tuple[str, 
                    if k in definition.fields and definition.fields[k].type == "text"
                    and isinstance(v, str) and v), None)
     if quoted is None:
-        return kind, msg("%(what)s：%(title)s（%(no)s）", what=what, **params)
-    return kind, msg("%(what)s：%(title)s（%(no)s）。%(label)s：%(quote)s", what=what,
+        return kind, msg("%(what)s：%(title)s · %(no)s", what=what, **params)
+    return kind, msg("%(what)s：%(title)s · %(no)s。%(label)s：%(quote)s", what=what,
                      label=quoted[0], quote=quoted[1][:200], **params)
 
 

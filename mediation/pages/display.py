@@ -163,6 +163,21 @@ def option_url(case: Case, option: Any) -> str | None:
     return url_for(endpoint, case_id=case.id, name=option.name)
 
 
+def pair(label: Any, value: Any) -> str:
+    """``label：value`` (Chinese punctuation) or ``label: value`` (English)."""
+    return f"{label}: {value}" if lang() == "en" else f"{label}：{value}"
+
+
+def paren(text: Any) -> str:
+    """``（text）`` or `` (text)``."""
+    return f" ({text})" if lang() == "en" else f"（{text}）"
+
+
+def listing(items: Any) -> str:
+    """Names joined with 、 or with commas."""
+    return (", " if lang() == "en" else "、").join(str(i) for i in items)
+
+
 def form_fields(form: Any) -> list[Any]:
     """Every visible field of a form, nested ones included (the error summary's links)."""
     from wtforms import HiddenField
@@ -185,6 +200,7 @@ def register(app: Flask) -> None:
     """Make the helpers template filters and globals."""
     for fn in (words, state_label, workflow_label, risk_label, category_label, party_role_label,
                source_label, role_label, case_number, is_overdue, masked_phone, masked_id, when,
-               day, days_since, lines, option_url, form_fields, urlencode_with):
+               day, days_since, lines, option_url, form_fields, urlencode_with, pair, paren,
+               listing):
         app.jinja_env.filters[fn.__name__] = fn
         app.jinja_env.globals[fn.__name__] = fn

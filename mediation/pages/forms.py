@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from wtforms import (
     BooleanField,
     Field,
+    FileField,
     HiddenField,
     PasswordField,
     RadioField,
@@ -216,6 +217,8 @@ def input_for(field_type: str) -> Callable[[InputFactory], InputFactory]:
 
 def _kw(fd: FieldDef, required: bool, ctx: FieldContext, **render: Any) -> dict[str, Any]:
     kw: dict[str, Any] = {"label": fd.label.get(ctx.lang)}
+    if fd.hint is not None:
+        kw["description"] = fd.hint.get(ctx.lang)
     if required:
         render["aria-required"] = "true"
     kw["render_kw"] = render
@@ -224,8 +227,17 @@ def _kw(fd: FieldDef, required: bool, ctx: FieldContext, **render: Any) -> dict[
 
 @input_for("text")
 def text_input(fd: FieldDef, required: bool, ctx: FieldContext) -> Any:
-    """A large text area: room for what people said, and for the keyboard's voice input."""
-    return TextAreaField(**_kw(fd, required, ctx, rows=4))
+    """A large text area: room for what people said, and for the keyboard's voice input; a
+    one-line input when the definition says the answer is short (``rows = 1``)."""
+    if fd.rows == 1:
+        return StringField(**_kw(fd, required, ctx))
+    return TextAreaField(**_kw(fd, required, ctx, rows=fd.rows or 4))
+
+
+@input_for("file")
+def file_input(fd: FieldDef, required: bool, ctx: FieldContext) -> Any:
+    """A photo, from the camera or the album (checked and kept by the page's view)."""
+    return FileField(**_kw(fd, required, ctx, accept="image/*"))
 
 
 @input_for("date")
@@ -258,8 +270,9 @@ def choice_input(fd: FieldDef, required: bool, ctx: FieldContext) -> Any:
 def names_input(fd: FieldDef, required: bool, ctx: FieldContext) -> Any:
     """Names, one text (the engine splits it), filled in with the parties' names."""
     names = "、".join(p.name for p in ctx.case.parties) if ctx.case is not None else ""
-    return TextAreaField(default=names, description=NAMES_HINT.get(ctx.lang),
-                         **_kw(fd, required, ctx, rows=2))
+    kw = _kw(fd, required, ctx, rows=2)
+    kw.setdefault("description", NAMES_HINT.get(ctx.lang))
+    return TextAreaField(default=names, **kw)
 
 
 @input_for("confirm")
@@ -285,10 +298,16 @@ class StepForm(PageForm):
             value = field.data
             if isinstance(field, BooleanField):
                 value = True if value else None
+            elif isinstance(field, FileField):
+                value = getattr(value, "filename", None) or None
             if value in (None, "", []):
                 continue
             out[name] = value
         return out
+
+    def has_files(self) -> bool:
+        """Whether the form sends a file (multipart)."""
+        return any(isinstance(self._fields[n], FileField) for n in self.fields_of_step)
 
     def shown_values(self, lang: str) -> list[tuple[str, str]]:
         """(label, value as shown) of what was filled in: the confirmation page's summary, and

@@ -62,6 +62,13 @@ def _day(text: str) -> date:
     return value.date()
 
 
+@field_type("file")
+def file_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
+    """A file's name, as its uploader's device named it (the pages keep the file itself; the
+    API records the name of a file kept elsewhere): a text."""
+    return text_field(value, fd, ctx)
+
+
 @field_type("date")
 def date_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
     """An ISO 8601 date (a date-time is cut to its China date); stored as ``YYYY-MM-DD``.

@@ -107,6 +107,12 @@ class FieldDef:
     choices: tuple[str, ...] = ()
     # The printed name of each choice (``choices = { performed = "已履行", ... }``).
     choice_labels: dict[str, Label] = field(default_factory=dict)
+    # What the form says under the field's label (``hint``, ``hint_en``), e.g. the routes to
+    # court and arbitration a mediator must tell the parties.
+    hint: Label | None = None
+    # How many lines a text needs on a form (1: a short answer such as a place); unset: a
+    # paragraph.
+    rows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -398,6 +404,8 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
             name=fname, type=r.text(f, "type", where), label=r.label(f, where),
             role=f.get("role"), default=f.get("default"),
             choices=tuple(f.get("choices", ())), choice_labels=_choice_labels(f),
+            hint=r.label(f, where, "hint") if "hint" in f else None,
+            rows=f["rows"] if isinstance(f.get("rows"), int) else None,
         )
 
     transitions: dict[str, TransitionDef] = {}

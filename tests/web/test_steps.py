@@ -184,3 +184,50 @@ def test_the_case_page_tells_the_timeline_deadlines_documents_and_chain(world, a
     assert "Whistle blown" in english and "What you can do now" in english
     pdf = as_user("v1").get(f"/cases/{case_id}/documents/registration.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_a_photo_is_attached_from_the_case_page(world, as_user):
+    import io
+
+    from PIL import Image
+
+    from mediation.files.models import Attachment
+    from mediation.workflow.models import Event
+
+    case_id = world.case_in("grid_mediation")
+    v1 = as_user("v1")
+    form = text(v1.get(f"/cases/{case_id}/attach_file"))
+    assert 'type="file"' in form and 'enctype="multipart/form-data"' in form
+    photo = io.BytesIO()
+    Image.new("RGB", (800, 600), (10, 120, 200)).save(photo, "PNG")
+    token = v1.token(f"/cases/{case_id}/attach_file")
+    bad = v1.client.post(f"/cases/{case_id}/attach_file", data={
+        "csrf_token": token, "filename": (io.BytesIO(b"%PDF-1.4 no"), "协议.pdf")},
+        content_type="multipart/form-data")
+    assert bad.status_code == 422 and "“协议.pdf”不是照片" in text(bad)
+    done = v1.client.post(f"/cases/{case_id}/attach_file", data={
+        "csrf_token": token, "filename": (io.BytesIO(photo.getvalue()), "修好的水管.png"),
+        "description": "维修后拍摄"}, content_type="multipart/form-data")
+    assert done.status_code == 302
+    with world.rt.db.session() as s:
+        (kept,) = s.scalars(select(Attachment)).all()
+        event = s.scalars(select(Event).where(Event.name == "attach_file")).one()
+        assert kept.case_id == case_id and event.data == {
+            "filename": "修好的水管.png", "description": "维修后拍摄", "digest": kept.sha256}
+    assert "修好的水管.png" in text(v1.get(f"/cases/{case_id}"))
+
+
+def test_a_conflict_of_interest_is_shown_where_the_engine_raises_it(world, as_user):
+    from sqlalchemy import update
+
+    from mediation.auth.models import User
+
+    case_id = world.case_in("reported")
+    with world.rt.db.session() as s:  # the volunteer lives where the applicant lives
+        s.execute(update(User).where(User.username == "v1").values(
+            address="红石板社区3幢2单元401室"))
+    v1 = as_user("v1")
+    v1.post(f"/cases/{case_id}/accept", {"version": "1"})
+    page = text(v1.get(f"/cases/{case_id}"))
+    assert "回避提示" in page and "flash-warning" in page
+    assert "回避提示" in text(v1.get(f"/cases/{case_id}"))  # it stays in the timeline

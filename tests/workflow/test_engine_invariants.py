@@ -67,6 +67,7 @@ def field_value(fd: FieldDef, grid: str, draw: Any) -> Any:
         "date": TODAY,
         "choice": draw(st.sampled_from(fd.choices)) if fd.choices else None,
         "names": ["张桂芳"],
+        "file": "现场照片.jpg",
     }[fd.type]
 
 

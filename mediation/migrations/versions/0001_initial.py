@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 01:52:34.770598
+Create Date: 2026-12-01 02:11:53.429243
 """
 
 from collections.abc import Sequence
