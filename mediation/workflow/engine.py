@@ -12,6 +12,7 @@ Nothing here knows a state or trigger by name: everything comes from the definit
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
@@ -665,7 +666,9 @@ class Engine:
         failed: set[int] = set()
         while True:
             with db.session() as session:
-                due = session.execute(self._due(session, now, last_id, failed, batch)).all()
+                claimed = session.execute(
+                    self._due(session, now, last_id, failed, batch)).all()
+                due = self._lock_cases(session, claimed, failed)
                 # The batch's cases and deadlines, loaded at once (locked by the claim), and
                 # held here: the session's identity map only keeps them while referenced.
                 held = [*session.scalars(select(Case).where(Case.id.in_({c for _, c in due}))
@@ -689,24 +692,34 @@ class Engine:
                         report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
             report.due += len(due)
             del held
-            if len(due) < batch:
+            if len(claimed) < batch:
                 return report
 
     @staticmethod
     def _due(session: Session, now: datetime, last_id: int, failed: set[int],
              batch: int) -> Any:
-        """The next batch of due deadlines with their cases, locked."""
+        """The next batch of due deadlines, locked (their cases are locked next: a join here
+        lets the planner hash-join every pending deadline with every case)."""
         stmt = (select(Deadline.id, Deadline.case_id)
-                .join(Case, Case.id == Deadline.case_id)
                 .where(Deadline.fired_at.is_(None), Deadline.cancelled_at.is_(None),
                        Deadline.due_at <= now, Deadline.id <= last_id)
                 .order_by(Deadline.due_at, Deadline.id).limit(batch))
         if failed:
             stmt = stmt.where(Deadline.id.not_in(failed))
         if session.get_bind().dialect.name != "sqlite":
-            stmt = stmt.with_for_update(of=[Deadline.__table__, Case.__table__],
-                                        skip_locked=True)
+            stmt = stmt.with_for_update(skip_locked=True)
         return stmt
+
+    @staticmethod
+    def _lock_cases(session: Session, claimed: Sequence[Any], passed: set[int]) -> list[Any]:
+        """The claimed deadlines whose case this sweep could lock; the others (a person is
+        changing the case right now) are left to the next sweep (added to ``passed``)."""
+        if not claimed or session.get_bind().dialect.name == "sqlite":
+            return list(claimed)  # SQLite: the transaction holds the write lock already
+        locked = set(session.scalars(select(Case.id).where(
+            Case.id.in_({c for _, c in claimed})).with_for_update(skip_locked=True)))
+        passed.update(d for d, c in claimed if c not in locked)
+        return [(d, c) for d, c in claimed if c in locked]
 
     def _fire_deadline(self, session: Session, deadline_id: int, case_id: int,
                        now: datetime, *, locked: bool = False) -> str | None:
