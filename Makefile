@@ -29,8 +29,8 @@ APT_PACKAGES := fonts-noto-cjk fonts-babelstone-han fonts-hanazono libharfbuzz-s
 PG_PROBE := $(BIN)/python -c "import psycopg; psycopg.connect(host='$(PG_HOST)', \
 	port=$(PG_PORT), user='postgres', dbname='postgres', connect_timeout=2).close()"
 
-.PHONY: help system venv assets run test lint bench bench-quick bench-deps migration translations \
-	screenshots clean distclean
+.PHONY: help system venv assets run test test-long lint bench bench-quick bench-deps migration \
+	translations screenshots clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -85,6 +85,11 @@ test: system venv assets lint ## lint, then pytest on SQLite (and PostgreSQL whe
 	else dbs=sqlite; echo "test: PostgreSQL is not answering on $(PG_HOST):$(PG_PORT)"; fi; \
 	echo "test: MEDIATION_TEST_DATABASES=$$dbs"; \
 	MEDIATION_TEST_DATABASES=$$dbs $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-long: system venv ## the long variants of the tests (@pytest.mark.long), on every database
+	@if [ -n "$${MEDIATION_TEST_DATABASES:-}" ]; then dbs="$$MEDIATION_TEST_DATABASES"; \
+	elif $(PG_PROBE) 2>/dev/null; then dbs=sqlite,postgresql; else dbs=sqlite; fi; \
+	MEDIATION_TEST_DATABASES=$$dbs $(BIN)/python -m pytest $(PYTEST_ARGS) -m long
 
 screenshots: system venv assets ## the browser tests, saving every page at phone and desk size in docs/screenshots/
 	rm -rf docs/screenshots

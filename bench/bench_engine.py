@@ -59,7 +59,7 @@ from mediation.orgs.operations import add_org_unit
 from mediation.runtime import Runtime
 from mediation.timeutil import utcnow
 from mediation.workflow import registry
-from mediation.workflow.audit import GENESIS, canonical, chain_hash, verify_case
+from mediation.workflow.audit import GENESIS, canonical, chain_hash, image, verify_case
 from mediation.workflow.definition import Definition, TransitionDef
 from mediation.workflow.models import Deadline, Event, OutboxRow
 
@@ -283,12 +283,15 @@ class BarePath:
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         from_state, report_no = case[self.cases.c.state], case[self.cases.c.report_no]
         actor = step.actor.username
+        changes = {"case": image(values)}  # what the transition changed in the case row
         digest = chain_hash(prev, canonical(report_no, seq, now, actor, "transition",
-                                            step.trigger, from_state, step.dest, data, handler))
+                                            step.trigger, from_state, step.dest, data, handler,
+                                            changes))
         conn.execute(self.insert_event, {
             "case_id": case_id, "seq": seq, "at": now, "actor": actor, "kind": "transition",
             "name": step.trigger, "from_state": from_state, "to_state": step.dest,
-            "data": data, "handler": handler, "prev_hash": prev, "hash": digest})
+            "data": data, "handler": handler, "changes": changes, "prev_hash": prev,
+            "hash": digest})
         conn.execute(self.cancel, {"cid": case_id, "now": now})
         if rows:
             conn.execute(self.insert_deadline, rows)

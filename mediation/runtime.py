@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from mediation.config import Config
 from mediation.db import Database
@@ -12,6 +14,9 @@ from mediation.workflow.store import DefinitionStore
 
 if TYPE_CHECKING:
     from mediation.jobs.dispatch import Dispatcher
+
+
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -30,6 +35,23 @@ class Runtime:
 
         self.jobs: Dispatcher | None = Dispatcher(config) if config.broker_url else None
         install(self.db.sessionmaker, self.jobs)
+
+    def checkpoints(self) -> Any:
+        """The signed checkpoints of chain heads of this instance (outside the database)."""
+        from mediation.workflow.checkpoints import Checkpoints
+
+        return Checkpoints.for_instance(self.config.instance)
+
+    def sweep(self, now: datetime | None = None) -> Any:
+        """One deadline sweep, then a checkpoint of the chain heads that moved (a failed
+        checkpoint is logged, never fatal to the sweep)."""
+        report = self.engine.sweep(self.db, now)
+        try:
+            with self.db.session() as session:
+                self.checkpoints().write(session, now)
+        except Exception:  # the sweep did its work; the next one checkpoints again
+            log.exception("checkpoint after the sweep failed")
+        return report
 
     def close(self) -> None:
         """Release database and broker connections."""

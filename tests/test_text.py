@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
 
-from mediation.cases.models import Party
 from mediation.documents.store import render_case_document
 from mediation.text import clean_data, clean_text, has_invisible
 from tests.api.conftest import api  # noqa: F401  (the API as the world's users)
 from tests.documents.conftest import needs_poppler, read_pdf  # noqa: F401
-from tests.factories import case_body
+from tests.factories import PARTIES, case_body
 
 RLO, PDF_, LRI, PDI = "\u202e", "\u202c", "\u2066", "\u2069"
 
@@ -52,10 +50,10 @@ def test_the_api_stores_text_without_bidi_overrides(rt, world, api):  # noqa: F8
 def test_text_stored_with_an_override_prints_in_typed_order(rt, world, read_pdf):  # noqa: F811
     """A name stored before input was cleaned (straight into the database) prints as typed,
     never reordered (李evil明)."""
-    case_id = world.new_case()
-    with rt.db.session() as s:
-        s.execute(update(Party).where(Party.case_id == case_id, Party.position == 0)
-                  .values(name=f"李{RLO}live{PDF_}明"))
+    # stored through the operation, not the API that cleans input (a raw UPDATE would be
+    # tampering: the record would fail verification and print nothing)
+    parties = [{**PARTIES[0], "name": f"李{RLO}live{PDF_}明"}, PARTIES[1]]
+    case_id = world.new_case(parties=parties)
     with rt.db.session() as s:
         from mediation.cases.models import Case
 

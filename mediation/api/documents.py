@@ -51,4 +51,4 @@ def document_pdf(case_id: int, name: str) -> Any:
 @spec.validate(resp=Response(HTTP_200=DocumentCheckOut), tags=["documents"])
 def verify_document(code: str) -> Any:
     """Whether a printed verification code is genuine and current; no personal data."""
-    return verify_code(db_session(), code[:64])
+    return verify_code(db_session(), code[:64], runtime())

@@ -43,6 +43,7 @@ from mediation.cases.models import (
 from mediation.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from mediation.i18n import N_, Label, Lazy, msg
 from mediation.timeutil import iso, utcnow
+from mediation.workflow.audit import object_image, row_key
 from mediation.workflow.models import EventKind, EventName
 
 # What each part of the content is called (the keys of :func:`gaps`).
@@ -321,6 +322,7 @@ def save_agreement(session: Session, engine: Any, case_id: int, data: dict[str, 
         raise Conflict(msg("协议已生效，不能再修改"))
     name = EventName.SAVE_DRAFT
     superseded: Agreement | None = None
+    gone: list[str] = []
     if current is None or current.signatures:
         if current is None:
             last_round = session.scalar(select(func.max(Agreement.round))
@@ -339,6 +341,7 @@ def save_agreement(session: Session, engine: Any, case_id: int, data: dict[str, 
         session.add(agreement)
     else:
         agreement = current
+        gone = [row_key("agreement_terms", t.id) for t in agreement.terms]
         agreement.terms.clear()
     session.flush()
     for key in ("facts", "dispute_matters", "responsibilities", "performance_method",
@@ -352,12 +355,17 @@ def save_agreement(session: Session, engine: Any, case_id: int, data: dict[str, 
         agreement.terms.append(AgreementTerm(position=i, **term))
     session.flush()
     session.expire(case, ["agreement", "agreements"])
+    rows: dict[str, dict[str, Any] | None] = dict.fromkeys(gone)
+    rows.update(object_image(x) for x in (agreement, *agreement.terms))
+    if superseded is not None:
+        rows.update([object_image(superseded)])
     engine.record(session, case, EventKind.AGREEMENT, name, actor, {
         "round": agreement.round, "version": agreement.version,
         "revision": agreement.revision, "terms": len(agreement.terms),
         "copies": agreement.copies, "digest": digest(agreement), "missing": gaps(agreement),
         **({"superseded": superseded.version,
-            "voided_signatures": len(superseded.signatures)} if superseded else {})}, now)
+            "voided_signatures": len(superseded.signatures)} if superseded else {})}, now,
+        rows=rows)
     return agreement
 
 
@@ -420,7 +428,8 @@ def add_signature(session: Session, engine: Any, case_id: int, *, signer: str, m
         "signer": signer, "name": label, "method": method, "signed_at": iso(signed_at),
         "round": agreement.round, "version": agreement.version,
         "revision": agreement.revision, "digest": digest(agreement),
-        **({"in_force": True, "effective_at": iso(effective)} if effective else {})}, now)
+        **({"in_force": True, "effective_at": iso(effective)} if effective else {})}, now,
+        rows=dict(object_image(x) for x in (signature, agreement)))
     return signature
 
 
@@ -439,7 +448,7 @@ def void_agreement(session: Session, engine: Any, case: Case, reason: str, actor
     session.expire(case, ["agreement", "agreements"])
     engine.record(session, case, EventKind.AGREEMENT, EventName.VOID, actor, {
         "round": agreement.round, "version": agreement.version, "reason": reason,
-        "digest": digest(agreement)}, now)
+        "digest": digest(agreement)}, now, rows=dict([object_image(agreement)]))
     return agreement
 
 

@@ -25,11 +25,9 @@ from mediation.errors import MediationError
 from mediation.orgs.operations import add_org_unit
 from mediation.runtime import Runtime
 from mediation.timeutil import utcnow
-from mediation.workflow.builtins import FOLLOW_UP, ORAL_AGREEMENT
 from mediation.workflow.definition import Definition
 
 SESSION = "record_session"
-CONFIRMATION = "record_judicial_confirmation"
 DEMO_PASSWORD = "demo-2026"
 DEFAULT_WORKFLOW = "aunt_whistle"
 
@@ -153,18 +151,23 @@ class _Walker:
                 "participants": [p.name for p in case.parties],
                 "summary": "双方分别陈述了事实和诉求，调解员释法明理", "outcome": "双方同意协商解决"})
         if "agreement_in_force" in {g.name for g in tdef.guards}:
-            if self.rng.random() < 0.2 and ORAL_AGREEMENT in definition.actions:
-                self.act(case, ORAL_AGREEMENT, actor, {
+            oral = definition.word("oral_agreement")
+            if self.rng.random() < 0.2 and oral is not None:
+                self.act(case, oral, actor, {
                     "content": "双方口头约定由被申请人三日内修复并当面致歉", "date": self.today()})
             else:
                 self.sign(case, actor)
         if "follow_up_performed" in {g.name for g in tdef.guards}:
-            if CONFIRMATION in definition.actions and case.id % 2:
-                self.act(case, CONFIRMATION, actor, {
+            confirmation = definition.word("judicial_confirmation")
+            written = case.agreement is not None and case.agreement.status == "in_force"
+            if confirmation and written and case.id % 2:
+                self.act(case, confirmation, actor, {
                     "court": "杭州市拱墅区人民法院", "applied_on": self.today()})
-            self.act(case, FOLLOW_UP, actor, {
-                "date": self.today(), "method": "上门回访", "result": "performed",
-                "notes": "双方均表示协议已履行完毕"})
+            follow_up, performed = definition.word("follow_up"), definition.choice("performed")
+            if follow_up and performed:
+                self.act(case, follow_up, actor, {
+                    "date": self.today(), "method": "上门回访", performed[0]: performed[1],
+                    "notes": "双方均表示协议已履行完毕"})
 
     def sign(self, case: Case, actor: User) -> None:
         parties = case.parties

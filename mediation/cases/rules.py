@@ -15,7 +15,6 @@ from mediation.cases.agreements import effective_date, gap_label, gaps, unsigned
 from mediation.cases.dates import CST, china_date
 from mediation.cases.models import Case
 from mediation.i18n import N_, Msg, msg
-from mediation.workflow.builtins import FOLLOW_UP, ORAL_AGREEMENT, PERFORMED
 from mediation.workflow.models import Event, EventKind
 from mediation.workflow.registry import GuardContext, anchor, fact, guard
 
@@ -42,14 +41,16 @@ def round_started(session: Session, case: Case, definition: Any) -> datetime:
 
 
 def _oral_agreement_date(session: Session, case: Case, definition: Any) -> date | None:
-    found = _actions(session, case, ORAL_AGREEMENT,
-                     since=round_started(session, case, definition))
+    action = definition.word("oral_agreement")
+    if action is None:
+        return None
+    found = _actions(session, case, action, since=round_started(session, case, definition))
     if not found:
         return None
     return date.fromisoformat(str(found[-1][0]["date"]))
 
 
-@guard("agreement_in_force")
+@guard("agreement_in_force", needs=("oral_agreement",))
 def agreement_in_force(ctx: GuardContext) -> Msg | None:
     """A written agreement of this round in force (complete, signed by every party and the
     mediator, sealed by the committee), or an oral agreement registered in this round."""
@@ -90,11 +91,14 @@ def within_days_of_effect(ctx: GuardContext) -> Msg | None:
     return None
 
 
-@guard("follow_up_performed")
+@guard("follow_up_performed", needs=("follow_up", "performed"))
 def follow_up_performed(ctx: GuardContext) -> Msg | None:
-    """A follow-up visit with the result ``performed`` recorded in the current state."""
-    if any(data.get("result") == PERFORMED for data, _ in _actions(
-            ctx.session, ctx.case, FOLLOW_UP, since=ctx.case.state_entered_at)):
+    """A follow-up visit (the definition's ``follow_up`` action) whose result is what the
+    definition calls ``performed``, recorded in the current state."""
+    action, performed = ctx.definition.word("follow_up"), ctx.definition.choice("performed")
+    if action and performed and any(data.get(performed[0]) == performed[1] for data, _ in
+                                    _actions(ctx.session, ctx.case, action,
+                                             since=ctx.case.state_entered_at)):
         return None
     return msg("尚未记录结果为“已履行”的回访")
 
@@ -105,7 +109,7 @@ def reported(session: Session, case: Case, definition: Any) -> date | None:
     return china_date(case.created_at)
 
 
-@fact("agreement_effective", N_("协议生效日"))
+@fact("agreement_effective", N_("协议生效日"), needs=("oral_agreement",))
 def agreement_effective(session: Session, case: Case, definition: Any) -> date | None:
     """The day the agreement of this round took effect: the written one in force, else the
     oral agreement registered in this round."""

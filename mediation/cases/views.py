@@ -515,6 +515,6 @@ def verify(code: str) -> Any:
     """Public answer for a printed verification code: genuine and current? No personal data."""
     from mediation.documents.verify import verify_code
 
-    result = verify_code(db_session(), code[:64])
+    result = verify_code(db_session(), code[:64], runtime())
     return render_template("verify.html", code=code[:64], result=result), (
         200 if result["valid"] else 404)

@@ -9,6 +9,8 @@ URL printed in QR codes: the outbox runner puts the runtime on the job's session
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -20,7 +22,25 @@ from mediation.workflow.registry import effect
 log = logging.getLogger(__name__)
 
 
-@effect("render", params=("document",))
+class _Documents(Mapping[str, Any]):
+    """The documents of the catalogue, read when ``workflows check`` asks (not at import)."""
+
+    def _names(self) -> dict[str, Any]:
+        from mediation.documents.catalogue import catalogue
+
+        return dict(catalogue().documents)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._names()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+@effect("render", params=("document",), values={"document": _Documents()})
 def render_document(session: Session, row: OutboxRow) -> None:
     """Render ``row.payload["document"]`` for ``row.case_id`` if the case has it and its data
     changed; a case without that document (e.g. an oral agreement) is skipped."""

@@ -43,6 +43,10 @@ class RenderedDocument(Base):
     current: Mapped[bool] = mapped_column(Boolean, default=True)
     issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The head of the case's hash chain the document was issued from: its code ties the paper
+    # to that state of the record (mediation.documents.verify checks the chain still holds it).
+    chain_seq: Mapped[int | None] = mapped_column(Integer)
+    chain_head: Mapped[str | None] = mapped_column(String(64))
     # For an agreement: the version printed and what it was then (``draft``: the copy for
     # signing on paper; ``in_force``; ``voided``), so that its code answers what it is now.
     agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id"))

@@ -232,6 +232,7 @@ def render_case_document(session: Session, runtime_or_cipher: HasCipher | FieldC
     if not has_document(spec, src):
         raise Conflict(msg("暂不能打印“%(title)s”：%(reason)s", title=spec.label, reason=spec.unavailable),
                        document=name)
+    _refuse_broken_record(session, runtime_or_cipher, case)
     composed = compose(spec, src, cat)
     digest = data_hash(composed, cat, url)
     _log_pii(session, src, name, actor)
@@ -244,12 +245,14 @@ def render_case_document(session: Session, runtime_or_cipher: HasCipher | FieldC
         return existing.pdf, _meta(existing, spec, case, rendered=False)
     code = new_code()
     pdf, pages = render_composed(composed, code=code, public_url=url)
+    head = src.events[-1] if src.events else None
     doc = composed.context.get("doc", {})
     row = RenderedDocument(
         case_id=case.id, document=name, data_hash=digest, verification_code=code, pdf=pdf,
         pdf_sha256=hashlib.sha256(pdf).hexdigest(), pages=pages, size=len(pdf), current=True,
         issued_at=now, agreement_id=doc.get("agreement_id") if name == "agreement" else None,
-        printed_as=doc.get("status") if name == "agreement" else None)
+        printed_as=doc.get("status") if name == "agreement" else None,
+        chain_seq=head.seq if head else None, chain_head=head.hash if head else None)
     try:
         with session.begin_nested():
             session.add(row)
@@ -265,6 +268,21 @@ def render_case_document(session: Session, runtime_or_cipher: HasCipher | FieldC
     _make_current(session, row, now)
     session.flush()
     return pdf, _meta(row, spec, case, rendered=True)
+
+
+def _refuse_broken_record(session: Session, runtime: Any, case: Case) -> None:
+    """No document is issued from a record that fails verification (a tampered amount must
+    never print, nor get a code that verifies)."""
+    from mediation.cases.evidence import verify_record
+
+    checkpoints = getattr(runtime, "checkpoints", None)
+    heads = checkpoints().read().heads.get(case.id) if callable(checkpoints) else None
+    report = verify_record(session, case.id, heads)
+    if not report.valid:
+        log.error("case %s: record fails verification, no document issued: %s", case.number,
+                  [p.detail for p in report.problems])
+        raise Conflict(msg("案件记录校验未通过（%(what)s），不能出具文书，请联系管理员",
+                           what=report.problems[0].detail))
 
 
 def ensure_rendered(session: Session, runtime_or_cipher: HasCipher | FieldCipher | None,

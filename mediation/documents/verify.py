@@ -12,9 +12,10 @@ from mediation.documents.catalogue import catalogue
 from mediation.documents.models import RenderedDocument
 from mediation.documents.qr import normalise_code
 from mediation.timeutil import iso
+from mediation.workflow.models import Event
 
 
-def verify_code(session: Session, code: str) -> dict[str, Any]:
+def verify_code(session: Session, code: str, runtime: Any = None) -> dict[str, Any]:
     """``{"valid", "case_no", "document", "issued_at", ...}`` for a printed verification code.
 
     ``valid`` says the code was issued by this system for that document; ``current`` says no
@@ -32,6 +33,7 @@ def verify_code(session: Session, code: str) -> dict[str, Any]:
         return {"valid": False, "case_no": None, "document": None, "issued_at": None}
     doc, case_no = row
     spec = catalogue().get(doc.document)
+    record = _record_state(session, doc, runtime)
     answer: dict[str, Any] = {
         "valid": True,
         "case_no": case_no,
@@ -42,6 +44,11 @@ def verify_code(session: Session, code: str) -> dict[str, Any]:
         "superseded_at": iso(doc.superseded_at),
         "pages": doc.pages,
         "pdf_sha256": doc.pdf_sha256,
+        # the record the document was issued from: the head of the case's chain then, and
+        # whether the record still holds it and verifies as a whole
+        "chain_seq": doc.chain_seq,
+        "chain_head": doc.chain_head,
+        "record_intact": record,
     }
     if doc.agreement_id is not None:
         agreement = session.get(Agreement, doc.agreement_id)
@@ -65,3 +72,20 @@ def agreement_status(agreement: Agreement, printed_as: str) -> dict[str, Any]:
         "void_reason": agreement.void_reason or None,
         "superseded": agreement.status == "superseded",
     }
+
+
+def _record_state(session: Session, doc: RenderedDocument, runtime: Any = None) -> bool:
+    """Whether the case's record verifies and still holds the chain head ``doc`` was issued
+    from (a code of a tampered record, or of a record rewritten since, answers False)."""
+    from mediation.cases.evidence import verify_record
+
+    checkpoints = getattr(runtime, "checkpoints", None)
+    heads = checkpoints().read().heads.get(doc.case_id) if callable(checkpoints) else None
+    report = verify_record(session, doc.case_id, heads)
+    if not report.valid:
+        return False
+    if doc.chain_seq is None:
+        return True
+    held = session.scalar(select(Event.hash).where(Event.case_id == doc.case_id,
+                                                   Event.seq == doc.chain_seq))
+    return held == doc.chain_head

@@ -28,7 +28,7 @@ class BackgroundJobs(threading.Thread):
         while not self.stopping.is_set():
             try:
                 if time.monotonic() >= next_sweep:
-                    report = self.rt.engine.sweep(self.rt.db)
+                    report = self.rt.sweep()
                     if report.fired or report.errors:
                         log.info("sweep: %s", report)
                     next_sweep = time.monotonic() + self.rt.config.sweep_interval

@@ -100,7 +100,7 @@ def make_celery(config: Config) -> Celery:
     def sweep() -> dict[str, int]:
         """Fire the deadlines due now."""
         rt = _runtime(config)
-        report = rt.engine.sweep(rt.db)
+        report = rt.sweep()
         if report.fired or report.errors:
             log.info("sweep: %s", report)
         return {"due": report.due, "fired": report.fired, "errors": report.errors}

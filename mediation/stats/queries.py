@@ -54,13 +54,11 @@ from mediation.cases.numbering import CST
 from mediation.cases.permissions import visible_clause
 from mediation.orgs.models import OrgUnit
 from mediation.timeutil import utcnow
-from mediation.workflow.builtins import FOLLOW_UP, ORAL_AGREEMENT, PERFORMED
 from mediation.workflow.definition import LEVELS, Definition, Label
-from mediation.workflow.models import Deadline, Event
+from mediation.workflow.models import Deadline, Event, EventKind
 
 # The action recording that the parties applied to a court for judicial confirmation; action
 # names are the vocabulary of people's mediation (see mediation.workflow.builtins).
-JUDICIAL_CONFIRMATION = "record_judicial_confirmation"
 MEDIATED_OUTCOMES = ("success", "failure", "withdrawn")
 SUCCESS = "success"
 COMMUNITY_LEVEL = LEVELS[0]
@@ -302,29 +300,36 @@ def period_figures(session: Session, definitions: Definitions, *, org: OrgUnit,
         definition_of(r).states[r.state].outcome or NO_OUTCOME
         for r in consultations if _within(r.closed_at, start, end)))
 
-    _recorded(session, fig, select(Case.id).where(*scope), start, end)
+    _recorded(session, definitions, fig, select(Case.id).where(*scope), start, end)
     return fig
 
 
-def _recorded(session: Session, fig: Figures, in_scope: Any, start: datetime | None,
-              end: datetime) -> None:
-    """Agreements, performance and judicial confirmations recorded in the period."""
+def _recorded(session: Session, definitions: Definitions, fig: Figures, in_scope: Any,
+              start: datetime | None, end: datetime) -> None:
+    """Agreements, performance and judicial confirmations recorded in the period: the
+    actions each case's definition binds to those meanings in its [vocabulary]."""
     written = session.scalar(
         select(func.count(Agreement.id)).where(Agreement.case_id.in_(in_scope),
                                                _between(Agreement.effective_at, start, end)))
     performed: set[int] = set()
     confirmed: set[int] = set()
     oral = 0
-    for case_id, name, data in session.execute(
-            select(Event.case_id, Event.name, Event.data)
-            .where(Event.case_id.in_(in_scope), Event.kind == "action",
-                   Event.name.in_((FOLLOW_UP, JUDICIAL_CONFIRMATION, ORAL_AGREEMENT)),
+    cache: dict[tuple[str, str], Definition] = {}
+    for case_id, workflow, version, name, data in session.execute(
+            select(Event.case_id, Case.workflow, Case.definition_version, Event.name,
+                   Event.data)
+            .join(Case, Case.id == Event.case_id)
+            .where(Event.case_id.in_(in_scope), Event.kind == EventKind.ACTION,
                    _between(Event.at, start, end))):
-        if name == FOLLOW_UP and (data or {}).get("result") == PERFORMED:
+        if (workflow, version) not in cache:
+            cache[(workflow, version)] = definitions.get(session, workflow, version)
+        d = cache[(workflow, version)]
+        done = d.choice("performed")
+        if name == d.word("follow_up") and done and (data or {}).get(done[0]) == done[1]:
             performed.add(case_id)
-        elif name == JUDICIAL_CONFIRMATION:
+        elif name == d.word("judicial_confirmation"):
             confirmed.add(case_id)
-        elif name == ORAL_AGREEMENT:
+        elif name == d.word("oral_agreement"):
             oral += 1
     fig.agreements_signed = (written or 0) + oral
     fig.agreements_performed = len(performed)

@@ -11,6 +11,7 @@ leave its state. Nothing here knows a state or trigger by name: the engine is ge
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,11 +23,14 @@ from mediation.workflow import registry
 from mediation.workflow.definition import (
     DEADLINE_KINDS,
     LEVELS,
+    OUTCOMES,
+    VOCABULARY,
     DeadlineDef,
     Definition,
     DefinitionError,
     Effect,
     GuardRef,
+    line_of,
     parse_definition,
 )
 
@@ -40,6 +44,9 @@ RULE_EVENTS = ("create",)
 FIELD_DEFAULTS = ("actor",)
 # The field type whose values must come from the field's ``choices``.
 CHOICE_TYPE = "choice"
+# A problem's ``where``: "trigger 'approve'", "state 'x' deadline 1", "rule 2", "the agreement".
+_WHERE = re.compile(r"^(?:the )?(state|trigger|action|field|level|rule|agreement|vocabulary)"
+                    r"\s*'?([^' ]*)'?")
 # Where the CLI finds definitions when given no file (the same place the app loads them from).
 WORKFLOWS_ENV = "MEDIATION_WORKFLOWS"
 
@@ -57,6 +64,7 @@ class Problem:
     where: str
     text: str
     severity: str = "error"
+    line: int | None = None  # the line of the definition's text it is about
 
 
 class _Checker:
@@ -68,9 +76,30 @@ class _Checker:
 
     # -- recording ---------------------------------------------------------------------------
 
-    def add(self, code: str, where: str, message: str, severity: str = "error") -> None:
-        text = f"{where[:1].upper()}{where[1:]} {message}."
-        self.problems.append(Problem(code, where, text, severity))
+    def add(self, code: str, where: str, message: str, severity: str = "error",
+            key: str | None = None) -> None:
+        line = self.line(where, key)
+        text = f"{where[:1].upper()}{where[1:]} {message}" + (f" (line {line})." if line else ".")
+        self.problems.append(Problem(code, where, text, severity, line))
+
+    def line(self, where: str, key: str | None = None) -> int | None:
+        """The line of the definition's text a problem is about."""
+        match = _WHERE.match(where)
+        source = self.d.source
+        if match is None:
+            return line_of(source, key=key) if key else None
+        kind, name = match.group(1), match.group(2)
+        if kind == "rule":
+            rules = [i + 1 for i, ln in enumerate(source.splitlines()) if ln.strip() == "[[rules]]"]
+            n = int(name) if name.isdigit() else 0
+            return rules[n - 1] if 0 < n <= len(rules) else None
+        table = {"state": "states", "trigger": "transitions", "action": "actions",
+                 "field": "fields", "level": "levels"}.get(kind)
+        if table is None:
+            return line_of(source, table=kind, key=key)
+        if table in ("fields", "levels"):
+            return line_of(source, table=table, key=name)
+        return line_of(source, table=f"{table}.{name}", key=key)
 
     def names(self, code: str, where: str, key: str, values: Iterable[str],
               known: Iterable[str], kind: str) -> None:
@@ -99,7 +128,7 @@ class _Checker:
             spec = registry.EFFECTS.get(effect.name)
             if spec is None:
                 self.add("unknown_effect", where, f"names unknown effect '{effect.name}'"
-                         + _suggest(effect.name, registry.EFFECTS))
+                         + _suggest(effect.name, registry.EFFECTS), key="effects")
                 continue
             for param in effect.params:
                 if param not in spec.params:
@@ -116,7 +145,7 @@ class _Checker:
                 if value is not None and value not in known:
                     self.add("unknown_effect_value", where,
                              f"gives effect '{effect.name}' unknown {param} '{value}'"
-                             + _suggest(str(value), known))
+                             + _suggest(str(value), known), key="effects")
 
     def guards(self, where: str, key: str, refs: Iterable[GuardRef]) -> None:
         refs = list(refs)
@@ -172,6 +201,7 @@ class _Checker:
         self.check_actions()
         self.check_rules()
         self.check_agreement()
+        self.check_vocabulary()
         self.check_graph()
         return self.problems
 
@@ -188,9 +218,8 @@ class _Checker:
                      f"starts in '{d.initial}', which is terminal: a case could never move")
         if not any(s.terminal for s in d.states.values()):
             self.add("no_terminal", where, "has no terminal state, so no case can ever end")
-        for key, role in (("supervisor_role", d.supervisor_role), ("legal_role", d.legal_role)):
-            if role is not None:
-                self.roles(where, key, [role])
+        if d.supervisor_role is not None:
+            self.roles(where, "supervisor_role", [d.supervisor_role])
         self.states(where, "accepted_in", d.accepted_in)
         for state in d.accepted_in:
             if state in d.states and d.states[state].terminal:
@@ -216,6 +245,11 @@ class _Checker:
             elif state.level is not None and d.levels and state.level not in d.levels:
                 self.add("unnamed_level", where, f"is at level '{state.level}', which [levels] "
                          "does not name")
+            if state.outcome is not None and state.outcome not in OUTCOMES:
+                self.add("unknown_outcome", where, f"has unknown outcome '{state.outcome}' (the "
+                         f"statistics count {', '.join(OUTCOMES)})" + _suggest(state.outcome,
+                                                                             OUTCOMES),
+                         key="outcome")
             if state.terminal and state.deadlines:
                 self.add("terminal_deadline", where, "is terminal but has deadlines")
             if state.next is not None:
@@ -379,6 +413,41 @@ class _Checker:
             if missing:
                 self.add("rule_missing_data", where,
                          f"fires '{rule.fire}' without the data it requires: {_list(missing)}")
+
+    def check_vocabulary(self) -> None:
+        """[vocabulary]: each meaning the code knows, bound to a name of the right kind; each
+        meaning a guard or fact needs, declared."""
+        d = self.d
+        where = "vocabulary"
+        for meaning, value in d.vocabulary.items():
+            kind = VOCABULARY.get(meaning)
+            if kind is None:
+                self.add("unknown_meaning", where, f"binds '{meaning}', which no code reads"
+                         + _suggest(meaning, VOCABULARY), key=meaning)
+            elif kind == "action" and value not in d.actions:
+                self.add("unknown_action", where, f"binds '{meaning}' to unknown action "
+                         f"'{value}'" + _suggest(str(value), d.actions), key=meaning)
+            elif kind == "choice":
+                fd = d.fields.get(value.get("field", "")) if isinstance(value, dict) else None
+                if fd is None or value.get("value") not in fd.choices:
+                    self.add("unknown_choice", where, f"binds '{meaning}' to "
+                             f"{value!r}, which is not a field's choice", key=meaning)
+        needed: dict[str, str] = {}
+        for t in d.transitions.values():
+            for ref in (*t.guards, *t.warns):
+                needed.update(dict.fromkeys(registry.GUARD_NEEDS.get(ref.name, ()),
+                                            f"trigger '{t.trigger}'"))
+        for a in d.actions.values():
+            for ref in (*a.guards, *a.warns):
+                needed.update(dict.fromkeys(registry.GUARD_NEEDS.get(ref.name, ()),
+                                            f"action '{a.name}'"))
+            for other in a.not_before.values():
+                needed.update(dict.fromkeys(registry.FACT_NEEDS.get(other, ()),
+                                            f"action '{a.name}'"))
+        for meaning, user in sorted(needed.items()):
+            if meaning not in d.vocabulary:
+                self.add("missing_meaning", user, f"relies on '{meaning}', which [vocabulary] "
+                         "does not bind")
 
     def check_agreement(self) -> None:
         if self.d.agreement is None:

@@ -20,6 +20,24 @@ from mediation.timeutil import parse_duration
 
 DEADLINE_KINDS = ("remind", "fire", "overdue")
 LEVELS = ("grid", "center", "legal")
+# The outcomes of terminal states the statistics count by (mediation.stats): success, failure
+# and withdrawn are mediations concluded; rejected reports and closed or converted
+# consultations are not. A definition naming another outcome is refused.
+OUTCOMES = ("success", "failure", "withdrawn", "rejected", "closed", "converted")
+# The meanings the code relies on, each bound to a name of the definition in [vocabulary]:
+# what kind of name it must be. Guards, facts, statistics and the demo read the names from
+# there, never from Python.
+VOCABULARY = {
+    "oral_agreement": "action",  # registering an oral agreement (口头协议登记)
+    "follow_up": "action",  # a follow-up visit (回访), whose result says if it was performed
+    "judicial_confirmation": "action",  # an application for judicial confirmation (司法确认)
+    "performed": "choice",  # { field, value }: the follow-up result meaning "performed"
+}
+# The keys a definition's top level may have; any other is refused (a typo, or a key no code
+# reads, like the former ``legal_role``: who sees what belongs to the roles, not a workflow).
+TOP_KEYS = frozenset({"name", "label", "label_en", "initial", "report_series", "number_series",
+                      "accepted_in", "supervisor_role", "open_to_legal", "levels", "states",
+                      "fields", "transitions", "actions", "rules", "agreement", "vocabulary"})
 
 
 class DefinitionError(Exception):
@@ -177,7 +195,6 @@ class Definition:
     initial: str
     number_series: str
     supervisor_role: str | None
-    legal_role: str | None
     # Cases of this workflow are for the legal service from the start (a consultation desk):
     # the district's legal role sees them without a referral.
     open_to_legal: bool
@@ -198,6 +215,21 @@ class Definition:
     # its case number (series ``number_series``) and ``accepted_at``. Empty: never (a
     # consultation keeps its report number).
     accepted_in: tuple[str, ...] = ()
+    # [vocabulary]: the definition's names for the meanings the code relies on (VOCABULARY).
+    vocabulary: dict[str, Any] = field(default_factory=dict)
+
+    def word(self, meaning: str) -> str | None:
+        """The definition's name for an action the code relies on (``follow_up`` →
+        ``record_follow_up``), or None when it has none."""
+        value = self.vocabulary.get(meaning)
+        return value if isinstance(value, str) else None
+
+    def choice(self, meaning: str) -> tuple[str, str] | None:
+        """(field, value) the definition names for a meaning of kind choice, or None."""
+        value = self.vocabulary.get(meaning)
+        if isinstance(value, dict) and isinstance(value.get("field"), str):
+            return value["field"], str(value.get("value"))
+        return None
 
     def level_label(self, level: str | None) -> Label | None:
         """The printed name of ``level``, or None when the definition does not name it."""
@@ -316,6 +348,11 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise DefinitionError(source, [f"not valid TOML: {exc}"]) from exc
     r = _Reader()
+    for key in doc:
+        if key not in TOP_KEYS:
+            line = line_of(raw.decode("utf-8"), key=key)
+            r.problems.append(f"the definition has unknown key '{key}' (no code reads it)"
+                              + (f" (line {line})" if line else ""))
     name = r.text(doc, "name", "definition")
     label = r.label(doc, "definition")
     initial = r.text(doc, "initial", "definition")
@@ -444,13 +481,38 @@ def parse_definition(raw: bytes, source: str = "<definition>") -> Definition:
     return Definition(
         name=name, version=_version(raw), label=label, initial=initial,
         number_series=str(doc.get("number_series", "")),
-        supervisor_role=doc.get("supervisor_role"), legal_role=doc.get("legal_role"),
+        supervisor_role=doc.get("supervisor_role"),
         open_to_legal=bool(doc.get("open_to_legal", False)),
         states=states, transitions=transitions, actions=actions, fields=fields,
         rules=tuple(rules), agreement=agreement, source=raw.decode("utf-8"), levels=levels,
         report_series=str(doc.get("report_series", "报")),
         accepted_in=r.texts(doc, "accepted_in", "definition"),
+        vocabulary=dict(r.table(doc, "vocabulary", "definition")),
     )
+
+
+def line_of(source: str, table: str | None = None, key: str | None = None) -> int | None:
+    """The line (from 1) of ``[table]`` in a TOML text, or of ``key = ...`` (inside
+    ``[table]`` when given, else at the top level); None when not found."""
+    lines = source.splitlines()
+    start, end = 0, len(lines)
+    if table is not None:
+        header = f"[{table}]"
+        found = next((i for i, ln in enumerate(lines) if ln.strip() == header), None)
+        if found is None:
+            return None
+        start = found + 1
+        end = next((i for i in range(start, len(lines)) if lines[i].lstrip().startswith("[")),
+                   len(lines))
+        if key is None:
+            return found + 1
+    elif key is not None:
+        end = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("[")), len(lines))
+    for i in range(start, end):
+        stripped = lines[i].lstrip()
+        if key is not None and (stripped.startswith(f"{key} ") or stripped.startswith(f"{key}=")):
+            return i + 1
+    return start if table is not None else None  # the table's header line
 
 
 def load_file(path: Path) -> Definition:

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mediation.auth.models import LEGAL_ROLE, User
@@ -41,7 +41,7 @@ from mediation.orgs.models import OrgUnit
 from mediation.security import FieldCipher
 from mediation.timeutil import utcnow
 from mediation.workflow import registry
-from mediation.workflow.audit import append_event
+from mediation.workflow.audit import append_event, image, object_image
 from mediation.workflow.definition import (
     Definition,
     Effect,
@@ -76,7 +76,7 @@ _CANCEL_DEADLINES = (
 # Who had the case when it was last in a state (the handler after the last event there), in
 # one statement; no row when nobody had.
 _EVENTS = cast(Table, Event.__table__)
-_HANDLER_IN = select(User).where(User.username == (
+_HANDLER_IN = select(User).options(lazyload(User.org_unit)).where(User.username == (
     select(_EVENTS.c.handler)
     .where(_EVENTS.c.case_id == bindparam("b_case_id"), _EVENTS.c.to_state == bindparam("b_state"))
     .order_by(_EVENTS.c.seq.desc()).limit(1).scalar_subquery()))
@@ -338,14 +338,18 @@ class Engine:
         # the whole creation back, its number included.
         if actor is not None and origin is None and not permissions.can_see(actor, case):
             raise Forbidden(msg("您无法查看该网格的案件，不能在此登记"))
+        self._enter_state(session, definition, case, now)
+        # The creation's changes: the whole case row, every party and who acts for them.
+        rows = dict(object_image(p) for p in case.parties)
+        rows.update(object_image(a) for p in case.parties for a in p.agents)
         event = append_event(
             session, case_id=case.id, case_ref=case.report_no, at=now, actor=_actor_name(actor),
             kind=EventKind.CREATED, name=definition.name, to_state=case.state,
             data={"report_no": case.report_no, "grid": grid.code, "category": category,
                   "risk_level": risk_level, "source": source, "title": case.title,
                   "parties": [p.name for p in case.parties],
-                  **({"origin": origin.number} if origin else {})})
-        self._enter_state(session, definition, case, now)
+                  **({"origin": origin.number} if origin else {})},
+            changes={"case": object_image(case)[1], "rows": rows})
         outcome = Outcome(case, event)
         for rule in definition.rules:
             if rule.on == "create" and all(getattr(case, k, None) == v
@@ -444,7 +448,7 @@ class Engine:
         values.update(due_at=due_at, overdue_at=None)
         # One UPDATE of the case row (version-checked), one INSERT of the event, the deadlines
         # replaced, the outbox filled: plain statements, no ORM unit of work on the hot path.
-        self._write_case(session, case, values)
+        written = self._write_case(session, case, values)
         event_data = dict(clean)
         if reassigned:
             event_data["assignee"] = handler.username if handler is not None else None
@@ -457,7 +461,7 @@ class Engine:
         event = append_event(session, case_id=case.id, case_ref=case.report_no, at=now,
                              actor=_actor_name(actor), kind=EventKind.TRANSITION, name=trigger,
                              from_state=from_state, to_state=dest, data=event_data,
-                             handler=_handler_name(case))
+                             handler=_handler_name(case), changes={"case": image(written)})
         self._replace_deadlines(session, case, deadlines, now)
         self._run_effects(session, case, event, (*tdef.effects, *extra_effects), actor, now)
         return Outcome(case, event, warnings)
@@ -537,9 +541,10 @@ class Engine:
         return values
 
     def _write_case(self, session: Session, case: Case, values: dict[str, Any], *,
-                    count: bool = True) -> None:
+                    count: bool = True) -> dict[str, Any]:
         """UPDATE the case row with ``values`` (and the next version when ``count``), checked
-        against the version read under the lock; the loaded object is kept in step."""
+        against the version read under the lock; the loaded object is kept in step. Returns
+        the columns written (what the event's changes record)."""
         if count:
             values = {**values, "version": case.version + 1}
         params = {**values, "b_id": case.id, "b_version": case.version}
@@ -547,6 +552,7 @@ class Engine:
             raise Conflict(stale("?", case.version))
         for key, value in values.items():
             set_committed_value(case, key, value)
+        return values
 
     def _enter_state(self, session: Session, definition: Definition, case: Case,
                      now: datetime) -> None:
@@ -634,16 +640,21 @@ class Engine:
 
     def record(self, session: Session, case: Case, kind: str, name: str, actor: User | None,
                data: dict[str, Any], now: datetime,
-               values: dict[str, Any] | None = None) -> Event:
+               values: dict[str, Any] | None = None,
+               rows: dict[str, dict[str, Any] | None] | None = None) -> Event:
         """Append an event that does not move the case (action, agreement, signature, system
         notice), with any other column ``values`` of the case, and count the change in the
-        case's version."""
+        case's version. ``rows``: the images of the evidence rows the caller wrote (None for
+        one deleted), by :func:`~mediation.workflow.audit.object_image` key."""
         session.flush()  # what the caller changed through the ORM goes first
-        self._write_case(session, case, {**(values or {}), "updated_at": now})
+        written = self._write_case(session, case, {**(values or {}), "updated_at": now})
+        changes: dict[str, Any] = {"case": image(written)}
+        if rows:
+            changes["rows"] = rows
         return append_event(session, case_id=case.id, case_ref=case.report_no, at=now,
                             actor=_actor_name(actor), kind=kind, name=name,
                             from_state=case.state, to_state=case.state, data=data,
-                            handler=_handler_name(case))
+                            handler=_handler_name(case), changes=changes)
 
     # -- deadlines ------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.db import Base
@@ -56,14 +56,13 @@ class DefinitionVersion(Base):
 
 
 class Event(Base):
-    """One link of a case's trail. Never updated or deleted by the application."""
+    """One link of a case's trail, named by its case and sequence number (no other key: every
+    column is under the hash). Never updated or deleted by the application."""
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("case_id", "seq"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime)
     actor: Mapped[str] = mapped_column(String(60))
     kind: Mapped[str] = mapped_column(String(20))
@@ -74,6 +73,9 @@ class Event(Base):
     # The case's handler (username) after this event: who had the case when (return_to_grid
     # hands a case back to whoever had it in the grid).
     handler: Mapped[str | None] = mapped_column(String(60))
+    # What the event changed in the record (mediation.workflow.audit): the case row's columns
+    # and the images of the evidence rows written; under the hash.
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

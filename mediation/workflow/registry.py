@@ -7,7 +7,7 @@ refused by ``mediation workflows check`` and at load, never imported by dotted p
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -65,12 +65,15 @@ class EffectSpec:
     params: tuple[str, ...]
     # The names a parameter may take (a registry, e.g. the notice targets), checked by
     # ``workflows check``; parameters not listed take any value.
-    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    values: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 GUARDS: dict[str, GuardFn] = {}
 # What each guard accepts as parameters (name → required?), checked by ``workflows check``.
 GUARD_PARAMS: dict[str, dict[str, bool]] = {}
+# The meanings of [vocabulary] each guard or fact reads (``workflows check`` wants them bound).
+GUARD_NEEDS: dict[str, tuple[str, ...]] = {}
+FACT_NEEDS: dict[str, tuple[str, ...]] = {}
 ANCHORS: dict[str, AnchorFn] = {}
 FACTS: dict[str, FactFn] = {}
 FACT_LABELS: dict[str, Any] = {}  # name → what the date is called (a Label or lazy text)
@@ -95,23 +98,27 @@ def ensure_loaded() -> None:
         _loaded = True
 
 
-def guard(name: str, *, params: dict[str, bool] | None = None
-          ) -> Callable[[GuardFn], GuardFn]:
+def guard(name: str, *, params: dict[str, bool] | None = None,
+          needs: tuple[str, ...] = ()) -> Callable[[GuardFn], GuardFn]:
     """Register a guard: returns ``None`` to allow, or a :class:`Msg` saying why not.
-    ``params`` names the parameters a definition may give it (True: required)."""
+    ``params`` names the parameters a definition may give it (True: required); ``needs``
+    the meanings of the definition's [vocabulary] it reads."""
     def deco(fn: GuardFn) -> GuardFn:
         GUARDS[name] = fn
         GUARD_PARAMS[name] = dict(params or {})
+        GUARD_NEEDS[name] = needs
         return fn
     return deco
 
 
-def fact(name: str, label: Any) -> Callable[[FactFn], FactFn]:
+def fact(name: str, label: Any, needs: tuple[str, ...] = ()) -> Callable[[FactFn], FactFn]:
     """Register a fact: a date of the case's record a date field may be compared with
-    (``not_before = { date = "agreement_effective" }``); ``label`` names it in refusals."""
+    (``not_before = { date = "agreement_effective" }``); ``label`` names it in refusals,
+    ``needs`` the meanings of [vocabulary] it reads."""
     def deco(fn: FactFn) -> FactFn:
         FACTS[name] = fn
         FACT_LABELS[name] = label
+        FACT_NEEDS[name] = needs
         return fn
     return deco
 
@@ -133,7 +140,7 @@ def field_type(name: str) -> Callable[[FieldFn], FieldFn]:
 
 
 def effect(name: str, *, inline: bool = False, params: tuple[str, ...] = (),
-           values: dict[str, dict[str, Any]] | None = None,
+           values: dict[str, Mapping[str, Any]] | None = None,
            ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a side effect. Queued effects are called as ``handler(session, row: OutboxRow)``;
     inline ones as ``handler(session, case, event, params, actor, now)``. ``values`` names the

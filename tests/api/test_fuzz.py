@@ -73,7 +73,7 @@ def transition_bodies(draw: st.DrawFn) -> dict[str, Any]:
 def fingerprint(api: Api) -> tuple[Any, ...]:
     with api.rt.db.session() as s:
         return (s.scalar(select(func.count(Case.id))), s.scalar(select(func.sum(Case.version))),
-                s.scalar(select(func.count(Event.id))), s.scalar(select(func.count(Party.id))),
+                s.scalar(select(func.count(Event.seq))), s.scalar(select(func.count(Party.id))),
                 s.scalar(select(func.count(IdempotencyKey.id))),
                 s.scalar(select(func.sum(CaseCounter.last))),
                 s.scalar(select(func.count(Agreement.id))))

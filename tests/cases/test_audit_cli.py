@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from mediation import cli
 from mediation.cases import cli as cases_cli
+from mediation.cases.evidence import verify_record
+from mediation.workflow.audit import replay
+from mediation.workflow.models import Event
 
 
 @pytest.fixture
@@ -52,7 +55,42 @@ def test_events_cut_from_the_end_are_noticed(world, run, client):
                      {"i": case_id, "s": last})
     result = run("audit", "verify")
     assert result.exit_code == 1
-    assert f"event {last}" in result.output and "missing at the end" in result.output
+    # the case row no longer matches the replay of its shortened chain
+    assert "case_row version" in result.output and "case_row state" in result.output
+
+
+def test_a_cut_with_the_counters_lowered_is_caught_by_the_checkpoint(world, run):
+    case_id = world.case_in("litigation")
+    result = run("audit", "checkpoint")
+    assert result.exit_code == 0 and "checkpoint written" in result.output, result.output
+    assert "no chain moved" in run("audit", "checkpoint").output
+    with world.rt.db.engine.begin() as conn:
+        last = conn.execute(text("SELECT max(seq) FROM events WHERE case_id = :i"),
+                            {"i": case_id}).scalar_one()
+        # the attacker deletes the last event and puts the case row back as it was before it
+        row = conn.execute(text("SELECT state, version FROM cases WHERE id = :i"),
+                           {"i": case_id}).one()
+        conn.execute(text("DELETE FROM events WHERE case_id = :i AND seq = :s"),
+                     {"i": case_id, "s": last})
+    with world.rt.db.session() as s:
+        evs = list(s.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.seq)))
+        expected = replay(evs).case
+        assert expected["version"] == row.version - 1
+    with world.rt.db.engine.begin() as conn:
+        sets = ", ".join(f"{k} = :{k}" for k in ("state", "version", "closed_at", "updated_at",
+                                                 "state_entered_at", "due_at", "overdue_at",
+                                                 "assignee_id", "accepted_at", "case_no"))
+        values = {k: expected[k] for k in ("state", "version", "closed_at", "updated_at",
+                                           "state_entered_at", "due_at", "overdue_at",
+                                           "assignee_id", "accepted_at", "case_no")}
+        conn.execute(text(f"UPDATE cases SET {sets} WHERE id = :i"), {**values, "i": case_id})
+    with world.rt.db.session() as s:
+        # without the checkpoint, the shortened record is consistent
+        assert verify_record(s, case_id).valid
+    result = run("audit", "verify")
+    assert result.exit_code == 1
+    assert f"checkpoint 1 recorded event {last}" in result.output
+    assert "cut off its end" in result.output
 
 
 def test_an_unknown_case_number_is_an_error(world, run):

@@ -10,7 +10,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from mediation.cases.models import PiiAccess
+from mediation.cases.agreements import save_agreement
+from mediation.cases.models import Case, PiiAccess
 from mediation.documents.catalogue import catalogue
 from mediation.documents.models import RenderedDocument
 from mediation.documents.monthly import monthly_report_pdf
@@ -121,9 +122,17 @@ def test_agreement_is_refused_until_its_content_is_complete(rt, docs, session):
     # complete but unsigned: the copy for signing on paper
     assert "agreement" in available_documents(session, case)
     render_case_document(session, rt, case, "agreement")
-    with session.no_autoflush:
-        case.agreement.performance_deadline = None  # art. 29: a time limit is required
-        session.flush()
+    # art. 29: a time limit of performance is required; a draft without one is not printable
+    current = case.agreement
+    save_agreement(session, rt.engine, case.id, {
+        "facts": current.facts, "dispute_matters": current.dispute_matters,
+        "responsibilities": current.responsibilities,
+        "performance_method": current.performance_method,
+        "performance_place": current.performance_place, "performance_deadline": None,
+        "terms": [{"obligor": t.obligor, "obligee": t.obligee, "content": t.content,
+                   "amount": t.amount, "due_date": t.due_date} for t in current.terms]},
+        actor=case.assignee)
+    case = session.get(Case, case.id)
     with pytest.raises(Conflict) as err:
         render_case_document(session, rt, case, "agreement")
     assert "内容尚不完整" in err.value.detail.render("zh-CN")

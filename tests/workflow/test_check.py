@@ -60,7 +60,7 @@ roles = ["volunteer", "reviewer"]
 roles_from = { up = ["reviewer"] }
 requires = ["who"]
 assign = "who"
-guards = ["follow_up_performed"]
+guards = ["written_agreement_in_force"]
 effects = [{ name = "render", document = "dossier" }]
 
 [transitions.drop]
@@ -163,7 +163,7 @@ BROKEN = [
      "unknown_role", "the agreement"),
     ("unknown supervisor role", edit('supervisor_role = "reviewer"', 'supervisor_role = "chief"'),
      "unknown_role", "the definition"),
-    ("unknown guard", edit('guards = ["follow_up_performed"]', 'guards = ["stars_align"]'),
+    ("unknown guard", edit('guards = ["written_agreement_in_force"]', 'guards = ["stars_align"]'),
      "unknown_guard", "trigger 'finish'"),
     ("unknown effect", edit('name = "render"', 'name = "fax"'),
      "unknown_effect", "trigger 'finish'"),
@@ -294,7 +294,7 @@ def test_unknown_deadline_kind_on_a_built_definition() -> None:
 
 def test_every_problem_is_reported_not_just_the_first() -> None:
     text = edit('to = "dropped"', 'to = "droped"',
-                edit('guards = ["follow_up_performed"]', 'guards = ["nope"]'))
+                edit('guards = ["written_agreement_in_force"]', 'guards = ["nope"]'))
     codes = {p.code for p in check(text)}
     # the typo also strands 'dropped' (nothing leads there any more)
     assert {"unknown_state", "unknown_guard", "unreachable_state"} <= codes

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from mediation.auth.models import ROLES, User
+from mediation.auth.models import LEGAL_ROLE, ROLES, User
 from mediation.cases.models import Case
 from mediation.errors import Conflict, Forbidden, MediationError, NotFound
 from mediation.orgs.models import OrgUnit
@@ -116,7 +116,7 @@ def can_see(session: Any, user: User, case: Case) -> bool:
     """DESIGN.md §1: own cases, the unit's subtree; lawyers: cases referred to their district."""
     if case.assignee_id == user.id:
         return True
-    if user.role == DEFINITION.legal_role:
+    if user.role == LEGAL_ROLE:
         if case.legal_unit_id is None:
             return False
         unit = session.get(OrgUnit, case.legal_unit_id)
@@ -279,7 +279,7 @@ def _try_fire(cases: Cases, persona: Persona, state: str, trigger: str) -> None:
 # before it would list buttons.
 @pytest.mark.parametrize(("persona", "state"), [
     pytest.param(p, st, id=f"{p.id}-{st}") for p, st in itertools.product(PERSONAS, STATES)
-    if not (p.role == DEFINITION.legal_role and st == DEFINITION.initial)])
+    if not (p.role == LEGAL_ROLE and st == DEFINITION.initial)])
 def test_available_triggers_are_those_the_rule_allows(cases: Cases, persona: Persona,
                                                       state: str) -> None:
     """The buttons a user sees are exactly the triggers the rule lets them fire from here."""

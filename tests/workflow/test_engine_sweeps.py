@@ -313,11 +313,11 @@ def test_concurrent_sweeps_fire_each_deadline_exactly_once(world: World, sweeper
     assert sum(r.fired for r in reports) == 15
     assert sweep(world, now).fired == 0
     with world.rt.db.session() as s:
-        assert s.scalar(select(Event.id).where(Event.name == "deadline_not_fired")) is None
+        assert s.scalar(select(Event.seq).where(Event.name == "deadline_not_fired")) is None
         for case_id in cases:
             case = s.get(Case, case_id)
             assert verify_case(s, case_id, case.report_no).valid
-            assert case.version == len(s.scalars(select(Event.id).where(
+            assert case.version == len(s.scalars(select(Event.seq).where(
                 Event.case_id == case_id)).all())
 
 
@@ -329,7 +329,6 @@ label = "接力"
 initial = "first"
 number_series = "接"
 supervisor_role = "reviewer"
-legal_role = "lawyer"
 
 [states.first]
 label = "第一棒"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 01:19:41.766440
+Create Date: 2026-12-01 02:11:53.429243
 """
 
 from collections.abc import Sequence
@@ -203,7 +203,6 @@ def upgrade() -> None:
         batch_op.create_index('ix_deadlines_pending', ['fired_at', 'cancelled_at', 'due_at'], unique=False)
 
     op.create_table('events',
-    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
@@ -214,15 +213,12 @@ def upgrade() -> None:
     sa.Column('to_state', sa.String(length=60), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('handler', sa.String(length=60), nullable=True),
+    sa.Column('changes', sa.JSON(), nullable=True),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_events_case_id_cases')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_events')),
-    sa.UniqueConstraint('case_id', 'seq', name=op.f('uq_events_case_id_seq'))
+    sa.PrimaryKeyConstraint('case_id', 'seq', name=op.f('pk_events'))
     )
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_events_case_id'), ['case_id'], unique=False)
-
     op.create_table('idempotency_keys',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -374,6 +370,8 @@ def upgrade() -> None:
     sa.Column('current', sa.Boolean(), nullable=False),
     sa.Column('issued_at', sa.DateTime(), nullable=False),
     sa.Column('superseded_at', sa.DateTime(), nullable=True),
+    sa.Column('chain_seq', sa.Integer(), nullable=True),
+    sa.Column('chain_head', sa.String(length=64), nullable=True),
     sa.Column('agreement_id', sa.Integer(), nullable=True),
     sa.Column('printed_as', sa.String(length=20), nullable=True),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], name=op.f('fk_rendered_documents_agreement_id_agreements')),
@@ -453,9 +451,6 @@ def downgrade() -> None:
 
     op.drop_table('notifications')
     op.drop_table('idempotency_keys')
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_events_case_id'))
-
     op.drop_table('events')
     with op.batch_alter_table('deadlines', schema=None) as batch_op:
         batch_op.drop_index('ix_deadlines_pending')
