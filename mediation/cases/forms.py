@@ -28,11 +28,17 @@ from mediation.pages.forms import PageForm
 COMMON_CATEGORIES = ("邻里", "婚姻家庭", "物业", "劳动争议", "损害赔偿", "房屋宅基地", "其他")
 
 
+# What a party's role means, in the reporter's words (the case page uses the short words).
+REPORT_ROLES = {"applicant": lazy_gettext("反映问题的一方（申请人）"),
+                "respondent": lazy_gettext("被反映的一方（被申请人）"),
+                "third_party": lazy_gettext("其他有关的人（第三人）")}
+
+
 class PartyForm(Form):
     """One party, as the API names its fields (``parties-N-name`` ...)."""
 
     name = StringField(lazy_gettext("姓名或单位名称"))
-    role = SelectField(lazy_gettext("身份"), default="respondent")
+    role = SelectField(lazy_gettext("是哪一方"), default="respondent")
     phone = StringField(lazy_gettext("电话（可不填）"))
 
 

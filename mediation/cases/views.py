@@ -30,11 +30,10 @@ from mediation.api.problems import field_errors
 from mediation.api.schemas import CaseCreate
 from mediation.auth.models import LEGAL_ROLE, User
 from mediation.cases import history
-from mediation.cases.forms import COMMON_CATEGORIES, FilterForm, ReportForm
+from mediation.cases.forms import COMMON_CATEGORIES, REPORT_ROLES, FilterForm, ReportForm
 from mediation.cases.models import (
     CATEGORIES,
     CATEGORY_LABELS,
-    PARTY_ROLE_LABELS,
     RISK_LABELS,
     RISK_LEVELS,
     Case,
@@ -191,8 +190,7 @@ def _report_choices(form: ReportForm, grids: list[OrgUnit]) -> None:
     form.category.choices = choices((c, CATEGORY_LABELS[c].get(lang())) for c in CATEGORIES)
     form.risk_level.choices = choices((r, RISK_LABELS[r].get(lang())) for r in RISK_LEVELS)
     for entry in form.parties.entries:
-        entry.form.role.choices = choices(
-            (k, v.get(lang())) for k, v in PARTY_ROLE_LABELS.items())
+        entry.form.role.choices = choices((k, str(v)) for k, v in REPORT_ROLES.items())
 
 
 def _auto_title(names: list[str], category: str) -> str:

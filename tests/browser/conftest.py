@@ -277,8 +277,9 @@ class Pages:
         page.evaluate("document.documentElement.style.fontSize = ''")
         for label, viewport in (("phone", PHONE), ("desk", DESK)):
             page.set_viewport_size(viewport)
-            page.screenshot(path=str(self.live.shots / f"{name}-{label}.png"), full_page=True,
-                            scale="css")
+            shot = self.live.shots / f"{name}-{label}.png"
+            page.screenshot(path=str(shot), full_page=True, scale="css")
+            small(shot)
         page.set_viewport_size(size)
         assert not problems, f"{name} ({self.url_path()}):\n" + "\n".join(problems)
         if english:  # pages drawn for a POST (a confirmation, errors) cannot be asked again
@@ -305,6 +306,15 @@ class Pages:
         self.go(path + separator + "lang=zh")
         assert lang == "en", name
         assert not left, f"{name} in English still says:\n" + "\n".join(left)
+
+
+def small(path: Path) -> None:
+    """Keep a screenshot small enough to commit: 128 colours are plenty for pages."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        reduced = image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+    reduced.save(path, optimize=True)
 
 
 def axe(page: Any) -> list[str]:

@@ -141,3 +141,24 @@ def test_the_vendored_assets_are_served_by_the_app(world, browser: Browser):
 def test_the_public_verify_page_answers_an_unknown_code(world, browser: Browser):
     page = browser.get("/verify/NOPE-NOPE")
     assert page.status_code == 404 and "未找到该核验码" in text(page)
+
+
+def test_an_error_of_ours_is_a_page_that_says_nothing_of_the_internals(world, app, caplog):
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    browser = Browser(app.test_client()).login("v1")
+    page = browser.get("/boom")
+    assert page.status_code == 500 and page.mimetype == "text/html"
+    assert "系统出了点问题" in text(page) and "secret internals" not in text(page)
+    assert '<header class="top">' in text(page)
+    assert any("secret internals" in str(r.exc_info) for r in caplog.records if r.exc_info)
+
+
+def test_an_upload_over_the_limit_is_a_page_too(world, as_user):
+    v1 = as_user("v1")
+    token = v1.token("/cases/new")
+    too_big = v1.client.post("/cases/new", data={"csrf_token": token, "description": "x" * (
+        65 * 1024 * 1024)})
+    assert too_big.status_code == 413 and "上传的内容太大" in text(too_big)

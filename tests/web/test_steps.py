@@ -18,7 +18,8 @@ from tests.web.conftest import Browser, text
 
 
 def buttons(html: str, case_id: int) -> set[str]:
-    return set(re.findall(rf'href="/cases/{case_id}/([a-z_]+)"', html))
+    """The steps the page offers: links to a step's page, and one-tap forms."""
+    return set(re.findall(rf'(?:href|action)="/cases/{case_id}/([a-z_]+)"', html)) - {"parties"}
 
 
 def test_the_case_page_offers_exactly_what_the_engine_allows(world, as_user):
@@ -32,6 +33,9 @@ def test_the_case_page_offers_exactly_what_the_engine_allows(world, as_user):
         assert buttons(page, case_id) == allowed, username
     reviewer = text(as_user("r1").get(f"/cases/{case_id}"))
     assert "指派中心调解员" in reviewer and "转交法律援助律师" in reviewer
+    reported = world.case_in("reported")
+    page = text(as_user("v1").get(f"/cases/{reported}"))
+    assert f'<form method="post" action="/cases/{reported}/accept" class="one-tap">' in page
 
 
 def test_a_step_form_is_built_from_the_definition(world, as_user):
