@@ -79,6 +79,7 @@ PARTIES = [
 ]
 AGREEMENT = {"facts": "卫生间防水层老化渗漏", "dispute_matters": "维修及赔偿",
              "responsibilities": "被申请人负主要责任", "performance_method": "银行转账",
+             "performance_place": "基准社区居委会",
              "terms": [{"obligor": "@respondent", "obligee": "@applicant", "content": "十日内修复并赔偿",
                         "amount": "2000.00"}]}
 

@@ -473,6 +473,7 @@ class Copier:
         self.counters: dict[tuple[int, int, str], int] = defaultdict(int)
         self.tpl_grid = city.grids[0]
         self.columns = {t.name: [c.name for c in t.columns] for t in self.tables}
+        self.head_ix = self.columns["cases"].index("chain_head")
         self.json_cols = {t.name: {c.name for c in t.columns if isinstance(c.type, JSON)}
                           for t in self.tables}
         self.date_cols = {t.name: [c.name for c in t.columns if isinstance(c.type, DateTime)]
@@ -653,7 +654,11 @@ class Copier:
         for table in self.tables:
             tname = table.name
             if tname == "events":
-                self._events(recipe, created, ids, sub, plain_new, out)
+                head = self._events(recipe, created, ids, sub, plain_new, out)
+                # the copy's case row keeps the head of its own chain (cases come first)
+                case_row = list(out["cases"][-1])
+                case_row[self.head_ix] = head
+                out["cases"][-1] = tuple(case_row)
                 continue
             if tname == "cases" and not sqlite:  # PostgreSQL's index rows (triggers are off)
                 out["case_search"].append((next_id.get("cases", 0) + 1,
@@ -692,7 +697,7 @@ class Copier:
 
     def _events(self, recipe: dict[str, Any], created: datetime, ids: dict[str, dict[Any, Any]],
                 sub: Callable[[list[tuple[str, str | None]]], str], plain_new: dict[str, str],
-                out: dict[str, list[tuple[Any, ...]]]) -> None:
+                out: dict[str, list[tuple[Any, ...]]]) -> str:
         prev = GENESIS
         case_id = ids["cases"][recipe["case_id"]]
         rows = out["events"]
@@ -719,6 +724,7 @@ class Copier:
             rows.append(tuple(r))
             prev = digest
         self.next_id["events"] = next_id
+        return prev
 
 
 # -- writing ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from mediation.cases.port import MediationCases
 from mediation.config import Config
 from mediation.db import Database
 from mediation.security import FieldCipher
@@ -30,7 +31,7 @@ class Runtime:
         self.db = Database(config.database_url)
         self.store = DefinitionStore(config.workflows_dir)
         self.cipher = FieldCipher(config.secret_key)
-        self.engine = Engine(self.store, self.cipher)
+        self.engine = Engine(self.store, self.cipher, MediationCases(self.cipher))
         from mediation.jobs.dispatch import Dispatcher, install
 
         self.jobs: Dispatcher | None = Dispatcher(config) if config.broker_url else None
@@ -40,7 +41,7 @@ class Runtime:
         """The signed checkpoints of chain heads of this instance (outside the database)."""
         from mediation.workflow.checkpoints import Checkpoints
 
-        return Checkpoints.for_instance(self.config.instance)
+        return Checkpoints.for_instance(self.config.instance, heads=self.engine.cases.heads)
 
     def sweep(self, now: datetime | None = None) -> Any:
         """One deadline sweep, then a checkpoint of the chain heads that moved (a failed

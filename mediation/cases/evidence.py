@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from mediation.cases.models import Agreement, AgreementTerm, Case, Party, PartyAgent, Signature
 from mediation.workflow.audit import (
+    HEAD_COLUMN,
     Problem,
     compare_case,
     compare_rows,
@@ -97,7 +98,12 @@ def verify_record(session: Session, case_id: int,
     if not events:
         report.problems.append(Problem("chain", "events", "the case has no events at all"))
     expected = replay(events)
-    report.problems += compare_case(expected.case, image(dict(row)))
+    actual = image(dict(row))
+    head = actual.pop(HEAD_COLUMN, None)
+    report.problems += compare_case(expected.case, actual)
+    if events and head != events[-1].hash:
+        report.problems.append(Problem("case_row", HEAD_COLUMN, f"cases.{HEAD_COLUMN} is "
+                                       f"{head!r}, the chain ends with {events[-1].hash!r}"))
     report.problems += compare_rows(expected.rows, evidence_rows(session, case_id))
     for where, detail, seq in check_heads(heads or [], row["report_no"], events):
         report.problems.append(Problem("checkpoint", where, detail, seq))

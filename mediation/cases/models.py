@@ -103,6 +103,10 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     # When the case first entered a state that accepts it for mediation (and got its case_no).
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The hash of the case's last event (its ``version``-th), written with it: a transition
+    # chains its event from here instead of reading the last one back. Not under any hash;
+    # verification checks it against the chain (docs/audit.md).
+    chain_head: Mapped[str | None] = mapped_column(String(64))
 
     grid: Mapped[OrgUnit] = relationship(foreign_keys=[grid_id], lazy="joined")
     committee: Mapped[OrgUnit] = relationship(foreign_keys=[committee_id])
@@ -150,7 +154,8 @@ class Party(Base):
     position: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(20), default="person")
-    name: Mapped[str] = mapped_column(String(100))
+    # Indexed: a conflict check looks for the cases a mediator was a party of, by name.
+    name: Mapped[str] = mapped_column(String(100), index=True)
     sex: Mapped[str] = mapped_column(String(4), default="")
     birth_year: Mapped[int | None] = mapped_column(Integer)
     ethnicity: Mapped[str] = mapped_column(String(20), default="")

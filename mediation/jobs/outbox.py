@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from mediation.db import Database
 from mediation.jobs.models import Incident
 from mediation.timeutil import utcnow
+from mediation.workflow.fastpath import Statements, runner
 from mediation.workflow.models import OutboxRow
 from mediation.workflow.registry import run_queued
 
@@ -43,7 +44,11 @@ log = logging.getLogger(__name__)
 # session.info key: the ids of the rows a transaction queued, sent after it commits.
 QUEUED = "mediation.outbox.queued"
 _OUTBOX = cast(Table, OutboxRow.__table__)
-_INSERT = insert(_OUTBOX)
+# The row a transition queues, on the engine's hot path (prepared once per database).
+_STATEMENTS = Statements(lambda _key: (
+    insert(_OUTBOX).returning(_OUTBOX.c.id),
+    ("case_id", "event_seq", "effect", "payload", "created_at", "available_at", "attempts"),
+    (_OUTBOX.c.id,)))
 # A relay sends a row again at most this many relay intervals after the last time.
 _REDISPATCH_INTERVALS = 12
 
@@ -60,10 +65,12 @@ class OutboxReport:
 def enqueue(session: Session, *, case_id: int | None, event_seq: int | None, effect: str,
             payload: dict[str, Any], now: datetime) -> int:
     """Queue ``effect`` in the caller's transaction; return the row id."""
-    result = session.connection().execute(_INSERT, {
+    run = runner(session)
+    row = run.execute(_STATEMENTS.get(run.dialect, "insert"), {
         "case_id": case_id, "event_seq": event_seq, "effect": effect, "payload": payload,
         "created_at": now, "available_at": now, "attempts": 0})
-    row_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    assert row is not None
+    row_id = int(row[0])
     queued(session).append(row_id)
     return row_id
 

@@ -35,13 +35,13 @@ from wtforms import (
 from wtforms.form import BaseForm
 
 from mediation.auth.models import User
+from mediation.cases.fields import user_candidates
 from mediation.cases.models import Case
 from mediation.cases.numbering import CST
 from mediation.errors import FieldError
 from mediation.i18n import N_
 from mediation.text import clean_text
 from mediation.timeutil import utcnow
-from mediation.workflow.builtins import user_candidates
 from mediation.workflow.definition import Definition, FieldDef
 
 

@@ -23,19 +23,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from mediation.timeutil import iso
 from mediation.workflow.models import Event
 
 GENESIS = "0" * 64
-_EVENTS = cast(Table, Event.__table__)
-# Built once (the hot path): the last link of a case's chain, and the insert of a new one.
-_LAST_LINK = (select(_EVENTS.c.seq, _EVENTS.c.hash)
-              .where(_EVENTS.c.case_id == bindparam("b_case_id"))
-              .order_by(_EVENTS.c.seq.desc()).limit(1))
-_INSERT = insert(_EVENTS)
+# The column of a case row that holds the hash of its last event: written with that event, so
+# under no hash itself; verification checks it against the chain.
+HEAD_COLUMN = "chain_head"
 # Columns whose value is a ciphertext: an image holds its digest.
 ENCRYPTED_SUFFIX = "_enc"
 
@@ -71,7 +68,7 @@ def object_image(obj: Any) -> tuple[str, dict[str, Any]]:
     """(key, image of every column) of a flushed ORM object."""
     mapper = inspect(obj).mapper
     table = mapper.local_table
-    values = {c.key: getattr(obj, c.key) for c in mapper.column_attrs}
+    values = {c.key: getattr(obj, c.key) for c in mapper.column_attrs if c.key != HEAD_COLUMN}
     pk = values[mapper.primary_key[0].key]
     return row_key(str(table.name), pk), image(values)
 
@@ -97,28 +94,22 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(json.dumps(data, ensure_ascii=False, default=str)))
 
 
-def append_event(session: Session, *, case_id: int, case_ref: str, at: datetime, actor: str,
-                 kind: str, name: str, from_state: str | None = None,
-                 to_state: str | None = None, data: dict[str, Any] | None = None,
-                 handler: str | None = None, changes: dict[str, Any] | None = None) -> Event:
-    """Append an event to a case's chain. The caller holds the case's lock. ``changes``:
-    ``{"case": {column: value}, "rows": {key: image or None}}`` (values as :func:`image`
-    gives them)."""
-    conn = session.connection()  # plain statements: no ORM layer on the hot path
-    last = conn.execute(_LAST_LINK, {"b_case_id": case_id}).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+def link(*, case_ref: str, seq: int, prev_hash: str, at: datetime, actor: str, kind: str,
+         name: str, from_state: str | None = None, to_state: str | None = None,
+         data: dict[str, Any] | None = None, handler: str | None = None,
+         changes: dict[str, Any] | None = None, case_id: int) -> dict[str, Any]:
+    """The row of event ``seq`` of a case's chain, chained to ``prev_hash`` (the hash of event
+    ``seq - 1``, or :data:`GENESIS`). ``changes``: ``{"case": {column: value}, "rows": {key:
+    image or None}}`` (values as :func:`image` gives them). The caller writes it under the
+    case's lock, with the case row's new version (``seq``) and chain head (its ``hash``)."""
     at = at.replace(tzinfo=None)
     clean = _jsonable(data or {})
     kind, name = str(kind), str(name)
-    digest = chain_hash(prev, canonical(case_ref, seq, at, actor, kind, name, from_state,
-                                        to_state, clean, handler, changes))
-    values = {"case_id": case_id, "seq": seq, "at": at, "actor": actor, "kind": kind,
-              "name": name, "from_state": from_state, "to_state": to_state, "data": clean,
-              "handler": handler, "changes": changes, "prev_hash": prev, "hash": digest}
-    # A plain INSERT (events are append-only: nothing for the ORM to track); the returned
-    # object carries what was written.
-    conn.execute(_INSERT, values)
-    return Event(**values)
+    digest = chain_hash(prev_hash, canonical(case_ref, seq, at, actor, kind, name, from_state,
+                                             to_state, clean, handler, changes))
+    return {"case_id": case_id, "seq": seq, "at": at, "actor": actor, "kind": kind,
+            "name": name, "from_state": from_state, "to_state": to_state, "data": clean,
+            "handler": handler, "changes": changes, "prev_hash": prev_hash, "hash": digest}
 
 
 # -- verifying ----------------------------------------------------------------------------------

@@ -1,14 +1,12 @@
 """The built-in deadline anchors and field types a definition may name (the guards and facts
-of people's mediation are in mediation.cases.rules)."""
+of people's mediation are in mediation.cases.rules, its ``user`` field in
+mediation.cases.fields)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
-from mediation.auth.models import ROLE_LABELS, User
 from mediation.i18n import N_, Label, Msg, msg
 from mediation.timeutil import utcnow
 from mediation.workflow.definition import FieldDef
@@ -124,34 +122,3 @@ def names_field(value: Any, fd: FieldDef, ctx: FieldContext) -> list[str]:
     if any(len(n) > 100 for n in names):
         raise _bad(msg("长度不能超过%(max)s个字符", max=100))
     return names
-
-
-def user_candidates(session: Any, fd: FieldDef, case: Any) -> list[User]:
-    """Every user a ``user`` field of ``case`` accepts (active, of the field's role if it names
-    one, in a unit that serves the case's grid), by name: what a picker lists."""
-    from mediation.orgs.models import OrgUnit
-
-    stmt = (select(User).join(User.org_unit).where(User.active.is_(True))
-            .order_by(User.full_name, User.username))
-    if fd.role:
-        stmt = stmt.where(User.role == fd.role)
-    if case is not None:
-        stmt = stmt.where(OrgUnit.path.in_(case.grid.lineage()))
-    return list(session.scalars(stmt))
-
-
-@field_type("user")
-def user_field(value: Any, fd: FieldDef, ctx: FieldContext) -> str:
-    """The username of an active user (of the field's role, if it names one) whose unit
-    serves the case's grid: one of :func:`user_candidates`."""
-    if not isinstance(value, str) or not value.strip():
-        raise _bad(msg("格式不正确，应为%(expected)s", expected=N_("用户名")))
-    user = ctx.session.scalar(select(User).where(User.username == value.strip()))
-    if user is None or not user.active:
-        raise _bad(msg("用户“%(username)s”不存在", username=value))
-    if fd.role and user.role != fd.role:
-        raise _bad(msg("用户“%(username)s”不是%(role)s",
-                       username=value, role=ROLE_LABELS.get(fd.role, fd.role)))
-    if ctx.case is not None and user.org_unit.path not in ctx.case.grid.lineage():
-        raise _bad(msg("用户“%(username)s”不在本案件所属辖区", username=value))
-    return user.username

@@ -510,12 +510,9 @@ def _closure(start: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
 
 
 def _case_attributes() -> list[str]:
-    """The column attributes of a case, which a rule's ``when`` may test."""
-    from sqlalchemy import inspect
-
-    from mediation.cases.models import Case
-
-    return list(inspect(Case).column_attrs.keys())
+    """The attributes of a case a rule's ``when`` may test (the application registers them)."""
+    registry.ensure_loaded()
+    return sorted(registry.CASE_ATTRIBUTES)
 
 
 def _list(names: Iterable[str]) -> str:

@@ -27,7 +27,7 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -51,6 +51,10 @@ _NAME = "checkpoint-{:06d}.json"
 
 class CheckpointError(Exception):
     """Checkpoints cannot be written (no key, no folder)."""
+
+
+# The cases whose chains are checkpointed: (id, ref, version, head) of each.
+Heads = Callable[[Session], Iterable[tuple[int, str, int, str | None]]]
 
 
 @dataclass(frozen=True)
@@ -90,16 +94,22 @@ class Checkpoints:
     """The checkpoint folder of an instance and the key that signs it."""
 
     def __init__(self, directory: Path, *, private_key: Ed25519PrivateKey | None = None,
-                 public_key: Ed25519PublicKey | None = None, key_file: Path | None = None):
+                 public_key: Ed25519PublicKey | None = None, key_file: Path | None = None,
+                 heads: Heads | None = None):
         self.directory = directory
+        # (case id, ref, version, head) of every case (the application's
+        # CaseLayer.heads); needed to write, not to read.
+        self.heads = heads
         self._private = private_key
         self._public = public_key or (private_key.public_key() if private_key else None)
         self.key_file = key_file
 
     @classmethod
-    def for_instance(cls, instance: Path, env: dict[str, str] | None = None) -> Checkpoints:
+    def for_instance(cls, instance: Path, env: dict[str, str] | None = None,
+                     heads: Heads | None = None) -> Checkpoints:
         """The checkpoints of ``instance``, with the key the environment gives (see the
-        module's docstring); the key file is read when it exists, made on first write."""
+        module's docstring); the key file is read when it exists, made on first write.
+        ``heads`` lists the cases (to write checkpoints)."""
         env = dict(os.environ if env is None else env)
         directory = Path(env.get("MEDIATION_AUDIT_DIR") or instance / "audit" / "checkpoints")
         key_file = Path(env.get("MEDIATION_AUDIT_KEY_FILE") or instance / "audit" / "checkpoint.key")
@@ -115,7 +125,8 @@ class Checkpoints:
         if env.get("MEDIATION_AUDIT_PUBLIC_KEY"):
             public = Ed25519PublicKey.from_public_bytes(
                 base64.b64decode(env["MEDIATION_AUDIT_PUBLIC_KEY"]))
-        return cls(directory, private_key=private, public_key=public, key_file=key_file)
+        return cls(directory, private_key=private, public_key=public, key_file=key_file,
+                   heads=heads)
 
     # -- the key --------------------------------------------------------------------------------
 
@@ -188,26 +199,28 @@ class Checkpoints:
 
     def write(self, session: Session, now: datetime | None = None) -> Path | None:
         """Checkpoint the head of every chain that moved since the last checkpoint (all of
-        them the first time); None when none moved."""
-        from mediation.cases.models import Case  # the cases whose chains are checkpointed
-
+        them the first time); None when none moved. The cases come from the ``heads`` this
+        store was made with."""
+        if self.heads is None:
+            raise CheckpointError("these checkpoints were opened to be read, not written")
         key = self._signing_key()
         ledger = self.read()
         latest = ledger.latest()
-        moved: list[tuple[int, str, int]] = []
-        for case_id, report_no, version in session.execute(
-                select(Case.id, Case.report_no, Case.version).order_by(Case.id)):
+        moved: list[tuple[int, str]] = []
+        for case_id, ref, version, _ in self.heads(session):
             head = latest.get(case_id)
-            if head is None or head.seq != version or head.report_no != report_no:
-                moved.append((case_id, report_no, version))
+            if head is None or head.seq != version or head.report_no != ref:
+                moved.append((case_id, ref))
         if not moved:
             return None
         heads = []
-        for case_id, report_no, _ in moved:
+        # The heads as the chains hold them (not as the case rows say: a checkpoint commits
+        # to the events themselves).
+        for case_id, ref in moved:
             last = session.execute(select(Event.seq, Event.hash).where(Event.case_id == case_id)
                                    .order_by(Event.seq.desc()).limit(1)).first()
             if last is not None:
-                heads.append([case_id, report_no, last.seq, last.hash])
+                heads.append([case_id, ref, last.seq, last.hash])
         n = ledger.count + 1
         body = {"format": FORMAT, "n": n, "prev": ledger.last_digest,
                 "at": iso(now or utcnow()), "heads": heads}

@@ -6,7 +6,16 @@ role, required data and guards (each failure with a reason a person understands)
 state, append the event, replace the deadlines, queue the side effects in the outbox. The
 engine flushes but never commits: the caller's unit of work (request, command, job) does.
 
-Nothing here knows a state or trigger by name: everything comes from the definition.
+Nothing here knows a state or trigger by name: everything comes from the definition. Nothing
+here knows what a case is beyond what a definition declares either: the application's cases
+come through a :class:`~mediation.workflow.port.CaseLayer` (who may see and do what, conflict
+checks, numbers, the case and party rows).
+
+The statements of a change are few and fixed (issue 9): on SQLite ``BEGIN IMMEDIATE``, the
+case read with its grid and handler, one version-checked ``UPDATE`` of the case row that also
+keeps the head of its hash chain (so the chain's last link is never read back), one ``INSERT``
+of the event, the deadlines cancelled and set, the outbox rows; they run prepared on the
+session's DBAPI connection (:mod:`mediation.workflow.fastpath`).
 """
 
 from __future__ import annotations
@@ -18,15 +27,11 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from mediation.auth.models import LEGAL_ROLE, User
-from mediation.cases import permissions
-from mediation.cases.conflicts import find_conflicts, refusal_as_party
-from mediation.cases.models import CATEGORIES, RISK_LEVELS, SOURCES, Case, Party, PartyAgent
-from mediation.cases.numbering import next_case_no, next_report_no
-from mediation.db import Database, rowcount
+from mediation.auth.models import User
+from mediation.db import Database
 from mediation.errors import (
     Conflict,
     FieldError,
@@ -37,11 +42,10 @@ from mediation.errors import (
 )
 from mediation.i18n import N_, Label, Lazy, Msg, msg
 from mediation.jobs import outbox
-from mediation.orgs.models import OrgUnit
 from mediation.security import FieldCipher
 from mediation.timeutil import utcnow
 from mediation.workflow import registry
-from mediation.workflow.audit import append_event, image, object_image
+from mediation.workflow.audit import GENESIS, HEAD_COLUMN, image, link, object_image
 from mediation.workflow.definition import (
     Definition,
     Effect,
@@ -49,44 +53,72 @@ from mediation.workflow.definition import (
     GuardRef,
     TransitionDef,
 )
+from mediation.workflow.fastpath import Runner, Statements, materialize, runner
 from mediation.workflow.models import Deadline, Event, EventKind, EventName
+from mediation.workflow.port import CaseLayer
 from mediation.workflow.store import DefinitionStore, WrongState
 
 log = logging.getLogger(__name__)
 
 SYSTEM = "system"
 
-_CASES = cast(Table, Case.__table__)
 _DEADLINES = cast(Table, Deadline.__table__)
-# Built once (the hot path). The case UPDATE sets whichever columns its parameters name.
-_UPDATE_CASE = update(_CASES).where(_CASES.c.id == bindparam("b_id"),
-                                    _CASES.c.version == bindparam("b_version"))
-_INSERT_DEADLINES = insert(_DEADLINES)
-# Load a case for change: SQLite's write lock is already held (BEGIN IMMEDIATE); elsewhere the
-# row is locked. populate_existing: a case already in the session is read afresh.
-_LOCK_SQLITE = (select(Case).where(Case.id == bindparam("b_case_id"))
-                .execution_options(populate_existing=True))
-_LOCK_ROW = _LOCK_SQLITE.with_for_update(of=Case)
-# Cancel a case's pending deadlines.
-_CANCEL_DEADLINES = (
-    update(_DEADLINES)
-    .where(_DEADLINES.c.case_id == bindparam("b_case_id"), _DEADLINES.c.fired_at.is_(None),
-           _DEADLINES.c.cancelled_at.is_(None))
-    .values(cancelled_at=bindparam("now")))
-# Who had the case when it was last in a state (the handler after the last event there), in
-# one statement; no row when nobody had.
 _EVENTS = cast(Table, Event.__table__)
-_HANDLER_IN = select(User).options(lazyload(User.org_unit)).where(User.username == (
-    select(_EVENTS.c.handler)
-    .where(_EVENTS.c.case_id == bindparam("b_case_id"), _EVENTS.c.to_state == bindparam("b_state"))
-    .order_by(_EVENTS.c.seq.desc()).limit(1).scalar_subquery()))
+_USERS = cast(Table, User.__table__)
+_USER_KEYS = tuple(c.key for c in _USERS.c)
+_EVENT_KEYS = tuple(c.key for c in _EVENTS.c)
+_DEADLINE_KEYS = ("case_id", "state", "kind", "trigger", "due_at", "reason", "reason_en",
+                  "created_at")
+
+
+def _statement(cases: Table, key: Any) -> tuple[Any, Sequence[str] | None, Sequence[Any]]:
+    """The Core statement of the hot path called ``key`` (prepared once per database)."""
+    if isinstance(key, tuple) and key[0] == "update_case":
+        # The case row: whichever columns the change sets, checked against the version read
+        # under the lock.
+        return (update(cases).where(cases.c.id == bindparam("b_id"),
+                                    cases.c.version == bindparam("b_version")), key[1], ())
+    if key == "insert_event":
+        return insert(_EVENTS), _EVENT_KEYS, ()
+    if key == "cancel_deadlines":
+        return (update(_DEADLINES)
+                .where(_DEADLINES.c.case_id == bindparam("b_case_id"),
+                       _DEADLINES.c.fired_at.is_(None), _DEADLINES.c.cancelled_at.is_(None))
+                .values(cancelled_at=bindparam("now")), None, ())
+    if key == "insert_deadline":
+        return insert(_DEADLINES), _DEADLINE_KEYS, ()
+    if key == "claim_deadline":
+        return (update(_DEADLINES)
+                .where(_DEADLINES.c.id == bindparam("b_id"), _DEADLINES.c.fired_at.is_(None),
+                       _DEADLINES.c.cancelled_at.is_(None))
+                .values(fired_at=bindparam("now")), None, ())
+    if key == "pending_due":
+        return (select(_DEADLINES.c.due_at)
+                .where(_DEADLINES.c.case_id == bindparam("b_case_id"),
+                       _DEADLINES.c.fired_at.is_(None), _DEADLINES.c.cancelled_at.is_(None)),
+                None, (_DEADLINES.c.due_at,))
+    if key == "user_named":
+        return (select(*_USERS.c).where(_USERS.c.username == bindparam("b_username")), None,
+                tuple(_USERS.c))
+    if key == "handler_in":
+        # Who had the case when it was last in a state (the handler after the last event
+        # there); no row when nobody had.
+        last = (select(_EVENTS.c.handler)
+                .where(_EVENTS.c.case_id == bindparam("b_case_id"),
+                       _EVENTS.c.to_state == bindparam("b_state"))
+                .order_by(_EVENTS.c.seq.desc()).limit(1).scalar_subquery())
+        return select(*_USERS.c).where(_USERS.c.username == last), None, tuple(_USERS.c)
+    if key == "last_link":
+        return (select(_EVENTS.c.hash).where(_EVENTS.c.case_id == bindparam("b_case_id"))
+                .order_by(_EVENTS.c.seq.desc()).limit(1), None, (_EVENTS.c.hash,))
+    raise KeyError(key)
 
 
 @dataclass
 class Outcome:
     """What a change did: the case after it, the event it appended, warnings to show."""
 
-    case: Case
+    case: Any
     event: Event
     warnings: list[Msg] = field(default_factory=list)
 
@@ -133,56 +165,58 @@ def _actor_name(actor: User | None) -> str:
     return actor.username if actor is not None else SYSTEM
 
 
-def _handler_name(case: Case) -> str | None:
+def _handler_name(case: Any) -> str | None:
     return case.assignee.username if case.assignee is not None else None
 
 
 class Engine:
     """Runs cases along their pinned definitions."""
 
-    def __init__(self, store: DefinitionStore, cipher: FieldCipher):
+    def __init__(self, store: DefinitionStore, cipher: FieldCipher, cases: CaseLayer):
         self.store = store
         self.cipher = cipher
+        self.cases = cases
+        table = cast(Table, cases.model.__table__)
+        self._sql = Statements(lambda key: _statement(table, key))
         registry.ensure_loaded()
 
     # -- loading -----------------------------------------------------------------------------
 
-    def definition(self, session: Session, case: Case) -> Definition:
+    def definition(self, session: Session, case: Any) -> Definition:
         """The definition version ``case`` is pinned to."""
         return self.store.get(session, case.workflow, case.definition_version)
 
-    def lock_case(self, session: Session, case_id: int) -> Case:
+    def lock_case(self, session: Session, case_id: int) -> Any:
         """Load a case for change, holding its row lock until the transaction ends."""
-        stmt = _LOCK_SQLITE if session.get_bind().dialect.name == "sqlite" else _LOCK_ROW
-        case = session.scalar(stmt, {"b_case_id": case_id})
+        case = self.cases.lock(session, case_id)
         if case is None:
             raise NotFound(msg("案件不存在或无权查看"))
         return case
 
-    def _load_visible(self, session: Session, case_id: int, actor: User | None) -> Case:
+    def _load_visible(self, session: Session, case_id: int, actor: User | None) -> Any:
         case = self.lock_case(session, case_id)
-        if actor is not None and not permissions.can_see(actor, case):
+        if actor is not None and not self.cases.can_see(actor, case):
             raise NotFound(msg("案件不存在或无权查看"))
         return case
 
     # -- what a user may do ---------------------------------------------------------------------
 
-    def available_triggers(self, session: Session, case: Case, user: User) -> list[TransitionDef]:
+    def available_triggers(self, session: Session, case: Any, user: User) -> list[TransitionDef]:
         """The triggers ``user`` may fire on ``case`` now (guards and data not yet checked);
         none on a case the user cannot see."""
-        if not permissions.can_see(user, case):
+        if not self.cases.can_see(user, case):
             return []
         definition = self.definition(session, case)
         machine = self.store.machine(definition)
         out = []
         for trigger in machine.triggers(case.state):
             tdef = definition.transitions[trigger]
-            if permissions.refusal(definition, tdef.roles_for(case.state), case, user,
-                                   tdef.label) is None:
+            if self.cases.refusal(definition, tdef.roles_for(case.state), case, user,
+                                  tdef.label) is None:
                 out.append(tdef)
         return out
 
-    def available_actions(self, session: Session, case: Case, user: User) -> list[str]:
+    def available_actions(self, session: Session, case: Any, user: User) -> list[str]:
         """The actions ``user`` may record on ``case`` now."""
         definition = self.definition(session, case)
         out = []
@@ -193,31 +227,30 @@ class Engine:
                 out.append(adef.name)
         return out
 
-    @staticmethod
-    def _may_act(definition: Definition, adef: Any, case: Case, user: User) -> bool:
+    def _may_act(self, definition: Definition, adef: Any, case: Any, user: User) -> bool:
         """Whether ``user`` may record action ``adef`` on ``case`` (state not checked)."""
         if adef.open:
-            return permissions.can_see(user, case)
-        if user.role in adef.unit_roles and user.org_unit.contains(case.grid):
+            return self.cases.can_see(user, case)
+        if user.role in adef.unit_roles and self.cases.in_scope(user, case):
             return True
-        return permissions.refusal(definition, adef.roles, case, user, adef.label) is None
+        return self.cases.refusal(definition, adef.roles, case, user, adef.label) is None
 
-    def options(self, session: Session, case: Case, user: User,
+    def options(self, session: Session, case: Any, user: User,
                 now: datetime | None = None) -> list[Option]:
         """What ``user`` may do on ``case`` now, and if not, why: the triggers that can fire
         from its state (role, handler and scope checked, then the guards), the actions of its
         state, and the written agreement. The pages' buttons are the allowed ones; nothing on
         a case the user cannot see."""
-        if not permissions.can_see(user, case):
+        if not self.cases.can_see(user, case):
             return []
         now = now or utcnow()
         definition = self.definition(session, case)
-        supervisor = permissions.is_supervisor(definition, user, case)
+        supervisor = self.cases.is_supervisor(definition, user, case)
         out: list[Option] = []
         for trigger in self.store.machine(definition).triggers(case.state):
             tdef = definition.transitions[trigger]
             roles = tdef.roles_for(case.state)
-            reason = permissions.refusal(definition, roles, case, user, tdef.label)
+            reason = self.cases.refusal(definition, roles, case, user, tdef.label)
             if reason is None and tdef.guards:
                 reason = next((e.message for e in self._guards(
                     session, definition, case, {}, user, now, tdef.guards, "trigger")), None)
@@ -228,7 +261,7 @@ class Engine:
             if adef.states is not None and case.state not in adef.states:
                 continue
             reason = None if self._may_act(definition, adef, case, user) else \
-                permissions.refusal(definition, adef.roles, case, user, adef.label)
+                self.cases.refusal(definition, adef.roles, case, user, adef.label)
             out.append(Option("action", adef.name, adef.label, reason is None,
                               adef.open or user.role in adef.roles or supervisor
                               or user.role in adef.unit_roles, reason,
@@ -236,23 +269,31 @@ class Engine:
         rule = definition.agreement
         if rule is not None and case.state in rule.states:
             label = N_("调解协议")
-            reason = permissions.refusal(definition, rule.roles, case, user, label)
+            reason = self.cases.refusal(definition, rule.roles, case, user, label)
             out.append(Option("agreement", "agreement", label, reason is None,
                               user.role in rule.roles or supervisor, reason))
         return out
 
     # -- input ----------------------------------------------------------------------------------
 
-    def validate_fields(self, session: Session, definition: Definition, case: Case | None,
+    def validate_fields(self, session: Session, definition: Definition, case: Any | None,
                         actor: User | None, data: dict[str, Any] | None,
                         requires: tuple[str, ...], optional: tuple[str, ...] = (),
                         *, allow_extra: bool = False) -> tuple[dict[str, Any], list[FieldError]]:
         """Check ``data`` against the definition's fields; return the clean data and errors
         (field paths relative to ``data``)."""
+        ctx = registry.FieldContext(session=session, case=case, actor=actor)
+        return self._validate(ctx, definition, data, requires, optional, allow_extra)
+
+    @staticmethod
+    def _validate(ctx: registry.FieldContext, definition: Definition,
+                  data: dict[str, Any] | None, requires: tuple[str, ...],
+                  optional: tuple[str, ...] = (), allow_extra: bool = False,
+                  ) -> tuple[dict[str, Any], list[FieldError]]:
         data = dict(data or {})
         clean: dict[str, Any] = {}
         errors: list[FieldError] = []
-        ctx = registry.FieldContext(session=session, case=case, actor=actor)
+        actor = ctx.actor
         for name in (*requires, *optional):
             fd: FieldDef = definition.fields[name]
             value = data.pop(name, None)
@@ -280,76 +321,35 @@ class Engine:
                    risk_level: str, title: str, description: str = "",
                    parties: list[dict[str, Any]] | None = None, source: str = "whistle",
                    actor: User | None, now: datetime | None = None,
-                   origin: Case | None = None) -> Outcome:
+                   origin: Any | None = None) -> Outcome:
         """Open a case in its workflow's initial state, numbered for the grid's committee.
 
         The definition's ``create`` rules run at once (a high-risk report is escalated by the
         system in the same transaction).
         """
         now = now or utcnow()
-        errors: list[FieldError] = []
         try:
             definition = self.store.current(workflow)
         except KeyError:
             raise ValidationFailed(errors=[FieldError("workflow", msg(
                 "没有名为“%(name)s”的流程", name=workflow))]) from None
-        grid = session.scalar(select(OrgUnit).where(OrgUnit.code == grid_code))
-        if grid is None:
-            errors.append(FieldError("grid", msg("网格“%(code)s”不存在", code=grid_code)))
-        elif grid.kind != "grid":
-            errors.append(FieldError("grid", msg("“%(code)s”不是网格", code=grid_code)))
-        elif actor is not None and not actor.org_unit.contains(grid):
-            errors.append(FieldError("grid", msg("网格“%(code)s”不在您的辖区内", code=grid_code)))
-        if category not in CATEGORIES:
-            errors.append(FieldError("category", msg("取值无效，可选：%(choices)s",
-                                                     choices="、".join(CATEGORIES))))
-        if risk_level not in RISK_LEVELS:
-            errors.append(FieldError("risk_level", msg("取值无效，可选：%(choices)s",
-                                                       choices=", ".join(RISK_LEVELS))))
-        if source not in SOURCES:
-            errors.append(FieldError("source", msg("取值无效，可选：%(choices)s",
-                                                   choices=", ".join(SOURCES))))
-        if not (title or "").strip():
-            errors.append(FieldError("title", msg("不能为空")))
-        if errors:
-            raise ValidationFailed(errors=errors)
-        assert grid is not None
-        committee = grid.ancestor("community") or grid
         self.store.pin(session, definition)
-        case = Case(
-            report_no=next_report_no(session, committee, definition.report_series, now),
-            case_no=None, workflow=definition.name, definition_version=definition.version,
-            state=definition.initial, version=1, grid=grid, committee=committee,
-            category=category, source=source, risk_level=risk_level, title=title.strip(),
-            description=(description or "").strip(), reporter_id=actor.id if actor else None,
-            origin_case_id=origin.id if origin else None,
-            state_entered_at=now, created_at=now, updated_at=now,
-        )
-        if definition.open_to_legal:
-            district = grid.ancestor("district")
-            case.legal_unit_id = district.id if district else None
-
-        for i, p in enumerate(parties or []):
-            case.parties.append(self.new_party(i, p))
-        session.add(case)
-        session.flush()
-        # Who reports a case must be able to see it (a lawyer sees only referred cases); a case
-        # opened from another (a converted consultation) follows its origin. Raising here rolls
-        # the whole creation back, its number included.
-        if actor is not None and origin is None and not permissions.can_see(actor, case):
-            raise Forbidden(msg("您无法查看该网格的案件，不能在此登记"))
-        self._enter_state(session, definition, case, now)
+        opened = self.cases.open(
+            session, definition, grid_code=grid_code, category=category,
+            risk_level=risk_level, title=title, description=description,
+            parties=list(parties or []), source=source, actor=actor, now=now, origin=origin)
+        case = opened.case
+        deadlines, due_at = self._plan_deadlines(session, definition, case, case.state, now)
+        values = {"due_at": due_at, "overdue_at": None}
+        for key, value in values.items():
+            set_committed_value(case, key, value)
         # The creation's changes: the whole case row, every party and who acts for them.
-        rows = dict(object_image(p) for p in case.parties)
-        rows.update(object_image(a) for p in case.parties for a in p.agents)
-        event = append_event(
-            session, case_id=case.id, case_ref=case.report_no, at=now, actor=_actor_name(actor),
-            kind=EventKind.CREATED, name=definition.name, to_state=case.state,
-            data={"report_no": case.report_no, "grid": grid.code, "category": category,
-                  "risk_level": risk_level, "source": source, "title": case.title,
-                  "parties": [p.name for p in case.parties],
-                  **({"origin": origin.number} if origin else {})},
-            changes={"case": object_image(case)[1], "rows": rows})
+        event = self._append(
+            session, case, values, count=False,
+            changes={"case": object_image(case)[1], "rows": opened.rows},
+            kind=EventKind.CREATED, name=definition.name, from_state=None, to_state=case.state,
+            data=opened.data, actor=actor, now=now)
+        self._replace_deadlines(session, case, deadlines, now)
         outcome = Outcome(case, event)
         for rule in definition.rules:
             if rule.on == "create" and all(getattr(case, k, None) == v
@@ -357,26 +357,6 @@ class Engine:
                 outcome = self._transition(session, definition, case, rule.fire, None,
                                            dict(rule.data), now, extra_effects=rule.effects)
         return outcome
-
-    def new_party(self, position: int, p: dict[str, Any]) -> Party:
-        """A party row from validated input, its personal numbers encrypted."""
-        party = Party(
-            position=position, role=p.get("role", "applicant"), kind=p.get("kind", "person"),
-            name=p["name"], sex=p.get("sex") or "", birth_year=p.get("birth_year"),
-            ethnicity=p.get("ethnicity") or "", occupation=p.get("occupation") or "",
-            address=p.get("address") or "", employer=p.get("employer") or "",
-            legal_representative=p.get("legal_representative") or "",
-            representative_title=p.get("representative_title") or "",
-            credit_code=p.get("credit_code") or "",
-            phone_enc=self.cipher.encrypt(p.get("phone")),
-            id_number_enc=self.cipher.encrypt(p.get("id_number")),
-        )
-        for i, a in enumerate(p.get("agents") or []):
-            party.agents.append(PartyAgent(
-                position=i, kind=a.get("kind", "agent"), name=a["name"],
-                relation=a.get("relation") or "", authority=a.get("authority") or "",
-                phone_enc=self.cipher.encrypt(a.get("phone"))))
-        return party
 
     # -- transitions ----------------------------------------------------------------------------
 
@@ -400,7 +380,7 @@ class Engine:
                            current_version=case.version)
         return self._transition(session, definition, case, trigger, actor, data, now)
 
-    def _transition(self, session: Session, definition: Definition, case: Case, trigger: str,
+    def _transition(self, session: Session, definition: Definition, case: Any, trigger: str,
                     actor: User | None, data: dict[str, Any] | None, now: datetime,
                     extra_effects: tuple[Effect, ...] = (),
                     deadline: Deadline | None = None) -> Outcome:
@@ -414,12 +394,13 @@ class Engine:
                                state=definition.state(case.state).label,
                                trigger=label), current_state=case.state) from None
         if actor is not None:
-            refusal = permissions.refusal(definition, tdef.roles_for(case.state), case, actor,
-                                          label)
+            refusal = self.cases.refusal(definition, tdef.roles_for(case.state), case, actor,
+                                         label)
             if refusal is not None:
                 raise Forbidden(refusal)
-        clean, errors = self.validate_fields(session, definition, case, actor, data,
-                                             tdef.requires, allow_extra=actor is None)
+        ctx = registry.FieldContext(session=session, case=case, actor=actor)
+        clean, errors = self._validate(ctx, definition, data, tdef.requires,
+                                       allow_extra=actor is None)
         errors += self._check_order(session, definition, case, clean, tdef.not_before)
         errors = [e.prefixed("data") for e in errors]
         errors += self._guards(session, definition, case, clean, actor, now, tdef.guards,
@@ -431,42 +412,39 @@ class Engine:
         warnings: list[Msg] = [e.message for e in self._guards(
             session, definition, case, clean, actor, now, tdef.warns, "trigger")]
         values: dict[str, Any] = {"state": dest, "state_entered_at": now, "updated_at": now}
-        reassigned, handler = self._new_handler(session, tdef.assign, clean, actor, case, dest)
+        reassigned, handler = self._new_handler(ctx, tdef.assign, clean, actor, case, dest)
         if reassigned:
             if tdef.conflict_check and handler is not None:
                 self._refuse_party(case, handler, tdef.assign)
-                warnings += find_conflicts(session, case, handler)
-            values.update(self._assignment(case, handler))
+                warnings += self.cases.conflicts(session, case, handler)
+            values.update(self.cases.assignment(case, handler))
         if definition.is_terminal(dest):
             values["closed_at"] = now
-        accepted = dest in definition.accepted_in and case.case_no is None
-        if accepted:
-            values["case_no"] = next_case_no(session, case.committee,
-                                             definition.number_series, now)
-            values["accepted_at"] = now
+        accepted: dict[str, Any] = {}
+        if dest in definition.accepted_in:
+            accepted = self.cases.accept(session, definition, case, now)
+            values.update(accepted)
         deadlines, due_at = self._plan_deadlines(session, definition, case, dest, now)
         values.update(due_at=due_at, overdue_at=None)
-        # One UPDATE of the case row (version-checked), one INSERT of the event, the deadlines
-        # replaced, the outbox filled: plain statements, no ORM unit of work on the hot path.
-        written = self._write_case(session, case, values)
         event_data = dict(clean)
         if reassigned:
             event_data["assignee"] = handler.username if handler is not None else None
-        if accepted:
-            event_data["case_no"] = values["case_no"]
+        if "case_no" in accepted:
+            event_data["case_no"] = accepted["case_no"]
         if warnings:
             event_data["warnings"] = [w.both() for w in warnings]
         if deadline is not None:
             event_data["deadline"] = {"id": deadline.id, "due_at": deadline.due_at.isoformat()}
-        event = append_event(session, case_id=case.id, case_ref=case.report_no, at=now,
-                             actor=_actor_name(actor), kind=EventKind.TRANSITION, name=trigger,
+        # One UPDATE of the case row (version-checked, with the new chain head), one INSERT of
+        # the event, the deadlines replaced, the outbox filled.
+        event = self._append(session, case, values, kind=EventKind.TRANSITION, name=trigger,
                              from_state=from_state, to_state=dest, data=event_data,
-                             handler=_handler_name(case), changes={"case": image(written)})
+                             actor=actor, now=now)
         self._replace_deadlines(session, case, deadlines, now)
         self._run_effects(session, case, event, (*tdef.effects, *extra_effects), actor, now)
         return Outcome(case, event, warnings)
 
-    def _guards(self, session: Session, definition: Definition, case: Case,
+    def _guards(self, session: Session, definition: Definition, case: Any,
                 clean: dict[str, Any], actor: User | None, now: datetime,
                 refs: tuple[GuardRef, ...], field: str) -> list[FieldError]:
         """The reasons the named guards give (refusals, or warnings for ``warns``)."""
@@ -479,7 +457,7 @@ class Engine:
                 out.append(FieldError(field, reason))
         return out
 
-    def _check_order(self, session: Session, definition: Definition, case: Case,
+    def _check_order(self, session: Session, definition: Definition, case: Any,
                      clean: dict[str, Any], not_before: dict[str, str]) -> list[FieldError]:
         """Date fields that are earlier than the field or fact the definition says they may
         not precede (a ruling before its application, a visit before the agreement)."""
@@ -500,17 +478,17 @@ class Engine:
                                                    day=bound.isoformat())))
         return errors
 
-    def _refuse_party(self, case: Case, handler: User, assign: str | None) -> None:
-        """A mediator who is a party of the case may not take it."""
-        reason = refusal_as_party(case, handler)
+    def _refuse_party(self, case: Any, handler: User, assign: str | None) -> None:
+        """A handler the case may never have (a party of it) may not take it."""
+        reason = self.cases.handler_refusal(case, handler)
         if reason is None:
             return
         if assign in (None, "actor", "clear", "previous"):
             raise Forbidden(reason)
         raise ValidationFailed(errors=[FieldError(f"data.{assign}", reason)])
 
-    def _new_handler(self, session: Session, assign: str | None, clean: dict[str, Any],
-                     actor: User | None, case: Case | None = None,
+    def _new_handler(self, ctx: registry.FieldContext, assign: str | None,
+                     clean: dict[str, Any], actor: User | None, case: Any = None,
                      dest: str | None = None) -> tuple[bool, User | None]:
         """Whether a change sets the handler, and to whom (None: cleared)."""
         if assign is None:
@@ -519,49 +497,78 @@ class Engine:
             return True, None
         if assign == "actor":
             return actor is not None, actor
+        run = runner(ctx.session)
         if assign == "previous":
             # Whoever had the case when it was last in the destination state (if still
             # active); nobody, when nobody had.
             assert case is not None and dest is not None
-            previous = session.scalar(_HANDLER_IN, {"b_case_id": case.id, "b_state": dest})
+            row = run.execute(self._sql.get(run.dialect, "handler_in"),
+                              {"b_case_id": case.id, "b_state": dest})
+            previous = self._user(ctx.session, row)
             return True, previous if previous is not None and previous.active else None
         username = clean.get(assign)
         if not username:
             return False, None
-        return True, session.scalar(select(User).where(User.username == username))
+        found = ctx.users.get(username)  # the user field's check loaded them already
+        if found is None:
+            found = self._user(ctx.session, run.execute(
+                self._sql.get(run.dialect, "user_named"), {"b_username": username}))
+        return True, found
 
-    def _assignment(self, case: Case, handler: User | None) -> dict[str, Any]:
-        """The case columns that make ``handler`` its handler (a lawyer also opens the case to
-        their district's legal service)."""
-        set_committed_value(case, "assignee", handler)
-        values: dict[str, Any] = {"assignee_id": handler.id if handler else None}
-        if handler is not None and handler.role == LEGAL_ROLE:
-            district = handler.org_unit.ancestor("district") or handler.org_unit
-            values["legal_unit_id"] = district.id
-        return values
+    @staticmethod
+    def _user(session: Session, row: Sequence[Any] | None) -> User | None:
+        if row is None:
+            return None
+        return cast(User, materialize(session, User, dict(zip(_USER_KEYS, row, strict=True))))
 
-    def _write_case(self, session: Session, case: Case, values: dict[str, Any], *,
-                    count: bool = True) -> dict[str, Any]:
-        """UPDATE the case row with ``values`` (and the next version when ``count``), checked
-        against the version read under the lock; the loaded object is kept in step. Returns
-        the columns written (what the event's changes record)."""
+    # -- writing --------------------------------------------------------------------------------
+
+    def _append(self, session: Session, case: Any, values: dict[str, Any], *, kind: str,
+                name: str, from_state: str | None, to_state: str | None,
+                data: dict[str, Any], actor: User | None, now: datetime, count: bool = True,
+                changes: dict[str, Any] | None = None,
+                rows: dict[str, dict[str, Any] | None] | None = None) -> Event:
+        """Write ``values`` to the case row and append the event that records them, chained
+        from the head the case row keeps: one UPDATE (version-checked; the next version when
+        ``count``, and the new head) and one INSERT. ``changes`` defaults to the columns
+        written; ``rows`` adds the images of evidence rows the caller wrote."""
+        run = runner(session)
         if count:
             values = {**values, "version": case.version + 1}
-        params = {**values, "b_id": case.id, "b_version": case.version}
-        if session.connection().execute(_UPDATE_CASE, params).rowcount != 1:
+        seq = values.get("version", case.version)
+        if changes is None:
+            changes = {"case": image(values)}
+        if rows:
+            changes["rows"] = rows
+        event = link(case_ref=self.cases.ref(case), case_id=case.id, seq=seq,
+                     prev_hash=self._head(run, case, seq), at=now, actor=_actor_name(actor),
+                     kind=kind, name=name, from_state=from_state, to_state=to_state,
+                     data=data, handler=_handler_name(case), changes=changes)
+        self._write_case(run, case, {**values, HEAD_COLUMN: event["hash"]})
+        run.execute(self._sql.get(run.dialect, "insert_event"), event)
+        return Event(**event)
+
+    def _head(self, run: Runner, case: Any, seq: int) -> str:
+        """The hash event ``seq`` chains from: the head the case row keeps (read back from the
+        chain only for a row written before it kept one)."""
+        if seq == 1:
+            return GENESIS
+        head = getattr(case, HEAD_COLUMN)
+        if head is None:
+            row = run.execute(self._sql.get(run.dialect, "last_link"), {"b_case_id": case.id})
+            head = row[0] if row else GENESIS
+        return cast(str, head)
+
+    def _write_case(self, run: Runner, case: Any, values: dict[str, Any]) -> None:
+        """UPDATE the case row with ``values``, checked against the version read under the
+        lock; the loaded object is kept in step."""
+        stmt = self._sql.get(run.dialect, ("update_case", tuple(sorted(values))))
+        if run.rowcount(stmt, {**values, "b_id": case.id, "b_version": case.version}) != 1:
             raise Conflict(stale("?", case.version))
         for key, value in values.items():
             set_committed_value(case, key, value)
-        return values
 
-    def _enter_state(self, session: Session, definition: Definition, case: Case,
-                     now: datetime) -> None:
-        """Set the deadlines of the state the case is in (a new case)."""
-        rows, due_at = self._plan_deadlines(session, definition, case, case.state, now)
-        self._write_case(session, case, {"due_at": due_at, "overdue_at": None}, count=False)
-        self._replace_deadlines(session, case, rows, now)
-
-    def _plan_deadlines(self, session: Session, definition: Definition, case: Case,
+    def _plan_deadlines(self, session: Session, definition: Definition, case: Any,
                         state: str, now: datetime) -> tuple[list[dict[str, Any]], datetime | None]:
         """The deadline rows of ``state`` for ``case`` and the earliest due time."""
         rows: list[dict[str, Any]] = []
@@ -574,16 +581,16 @@ class Engine:
             due.append(start + d.after)
         return rows, min(due, default=None)
 
-    def _replace_deadlines(self, session: Session, case: Case, rows: list[dict[str, Any]],
+    def _replace_deadlines(self, session: Session, case: Any, rows: list[dict[str, Any]],
                            now: datetime) -> None:
         """Cancel the case's pending deadlines, then add ``rows`` (the cancel comes first so
         that it cannot touch them)."""
-        conn = session.connection()
-        conn.execute(_CANCEL_DEADLINES, {"b_case_id": case.id, "now": now})
-        if rows:
-            conn.execute(_INSERT_DEADLINES, rows)
+        run = runner(session)
+        run.rowcount(self._sql.get(run.dialect, "cancel_deadlines"),
+                     {"b_case_id": case.id, "now": now})
+        run.many(self._sql.get(run.dialect, "insert_deadline"), rows)
 
-    def _run_effects(self, session: Session, case: Case, event: Event,
+    def _run_effects(self, session: Session, case: Any, event: Event,
                      effects: tuple[Effect, ...], actor: User | None, now: datetime) -> None:
         for eff in effects:
             spec = registry.EFFECTS[eff.name]
@@ -610,11 +617,11 @@ class Engine:
                                state=definition.state(case.state).label,
                                action=adef.label))
         if not adef.open and not self._may_act(definition, adef, case, actor):
-            refusal = permissions.refusal(definition, adef.roles, case, actor, adef.label)
+            refusal = self.cases.refusal(definition, adef.roles, case, actor, adef.label)
             if refusal is not None:
                 raise Forbidden(refusal)
-        clean, errors = self.validate_fields(session, definition, case, actor, data,
-                                             adef.requires, adef.optional)
+        ctx = registry.FieldContext(session=session, case=case, actor=actor)
+        clean, errors = self._validate(ctx, definition, data, adef.requires, adef.optional)
         errors += self._check_order(session, definition, case, clean, adef.not_before)
         errors = [e.prefixed("data") for e in errors]
         errors += self._guards(session, definition, case, clean, actor, now, adef.guards,
@@ -624,13 +631,13 @@ class Engine:
         warnings: list[Msg] = [e.message for e in self._guards(
             session, definition, case, clean, actor, now, adef.warns, "action")]
         values: dict[str, Any] = {}
-        reassigned, handler = self._new_handler(session, adef.assign, clean, actor, case,
+        reassigned, handler = self._new_handler(ctx, adef.assign, clean, actor, case,
                                                 case.state)
         if reassigned:
             if adef.conflict_check and handler is not None:
                 self._refuse_party(case, handler, adef.assign)
-                warnings += find_conflicts(session, case, handler)
-            values = self._assignment(case, handler)
+                warnings += self.cases.conflicts(session, case, handler)
+            values = self.cases.assignment(case, handler)
             clean["assignee"] = handler.username if handler is not None else None
         if warnings:
             clean["warnings"] = [w.both() for w in warnings]
@@ -638,7 +645,7 @@ class Engine:
                                          now, values),
                        warnings)
 
-    def record(self, session: Session, case: Case, kind: str, name: str, actor: User | None,
+    def record(self, session: Session, case: Any, kind: str, name: str, actor: User | None,
                data: dict[str, Any], now: datetime,
                values: dict[str, Any] | None = None,
                rows: dict[str, dict[str, Any] | None] | None = None) -> Event:
@@ -647,14 +654,9 @@ class Engine:
         case's version. ``rows``: the images of the evidence rows the caller wrote (None for
         one deleted), by :func:`~mediation.workflow.audit.object_image` key."""
         session.flush()  # what the caller changed through the ORM goes first
-        written = self._write_case(session, case, {**(values or {}), "updated_at": now})
-        changes: dict[str, Any] = {"case": image(written)}
-        if rows:
-            changes["rows"] = rows
-        return append_event(session, case_id=case.id, case_ref=case.report_no, at=now,
-                            actor=_actor_name(actor), kind=kind, name=name,
-                            from_state=case.state, to_state=case.state, data=data,
-                            handler=_handler_name(case), changes=changes)
+        return self._append(session, case, {**(values or {}), "updated_at": now}, kind=kind,
+                            name=name, from_state=case.state, to_state=case.state, data=data,
+                            actor=actor, now=now, rows=rows)
 
     # -- deadlines ------------------------------------------------------------------------------
 
@@ -682,8 +684,7 @@ class Engine:
                 due = self._lock_cases(session, claimed, failed)
                 # The batch's cases and deadlines, loaded at once (locked by the claim), and
                 # held here: the session's identity map only keeps them while referenced.
-                held = [*session.scalars(select(Case).where(Case.id.in_({c for _, c in due}))
-                                         .execution_options(populate_existing=True)),
+                held = [*self.cases.load(session, {c for _, c in due}),
                         *session.scalars(select(Deadline).where(
                             Deadline.id.in_([d for d, _ in due])))] if due else []
                 for deadline_id, case_id in due:
@@ -721,28 +722,27 @@ class Engine:
             stmt = stmt.with_for_update(skip_locked=True)
         return stmt
 
-    @staticmethod
-    def _lock_cases(session: Session, claimed: Sequence[Any], passed: set[int]) -> list[Any]:
+    def _lock_cases(self, session: Session, claimed: Sequence[Any], passed: set[int]
+                    ) -> list[Any]:
         """The claimed deadlines whose case this sweep could lock; the others (a person is
         changing the case right now) are left to the next sweep (added to ``passed``)."""
         if not claimed or session.get_bind().dialect.name == "sqlite":
             return list(claimed)  # SQLite: the transaction holds the write lock already
-        locked = set(session.scalars(select(Case.id).where(
-            Case.id.in_({c for _, c in claimed})).with_for_update(skip_locked=True)))
+        model: Any = self.cases.model
+        locked = set(session.scalars(select(model.id).where(
+            model.id.in_({c for _, c in claimed})).with_for_update(skip_locked=True)))
         passed.update(d for d, c in claimed if c not in locked)
         return [(d, c) for d, c in claimed if c in locked]
 
     def _fire_deadline(self, session: Session, deadline_id: int, case_id: int,
                        now: datetime, *, locked: bool = False) -> str | None:
         # ``locked``: the sweep's claim holds the case's lock and loaded it into the session.
-        case = session.get(Case, case_id) if locked else None
+        case = session.get(self.cases.model, case_id) if locked else None
         if case is None:
             case = self.lock_case(session, case_id)
-        claimed = rowcount(session.execute(
-            update(Deadline)
-            .where(Deadline.id == deadline_id, Deadline.fired_at.is_(None),
-                   Deadline.cancelled_at.is_(None))
-            .values(fired_at=now)))
+        run = runner(session)
+        claimed = run.rowcount(self._sql.get(run.dialect, "claim_deadline"),
+                               {"b_id": deadline_id, "now": now})
         if not claimed:
             return None
         deadline = session.get(Deadline, deadline_id)
@@ -760,9 +760,8 @@ class Engine:
                 self.record(session, case, EventKind.SYSTEM, EventName.DEADLINE_NOT_FIRED,
                             None, {**info, "error": exc.detail.both()}, now)
             return deadline.kind
-        pending = session.scalars(select(Deadline.due_at).where(
-            Deadline.case_id == case.id, Deadline.fired_at.is_(None),
-            Deadline.cancelled_at.is_(None))).all()
+        pending = [r[0] for r in run.all(self._sql.get(run.dialect, "pending_due"),
+                                          {"b_case_id": case.id})]
         values: dict[str, Any] = {"due_at": min(pending) if pending else None}
         if deadline.kind == "overdue":
             values["overdue_at"] = now

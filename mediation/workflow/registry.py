@@ -7,7 +7,7 @@ refused by ``mediation workflows check`` and at load, never imported by dotted p
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -18,9 +18,12 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from mediation.auth.models import User
-    from mediation.cases.models import Case
     from mediation.workflow.definition import Definition, FieldDef
     from mediation.workflow.models import OutboxRow
+
+# A case as guards, facts, anchors and fields see it: the application's case row (see
+# mediation.workflow.port.CaseRow); the engine itself knows only what a definition declares.
+Case = Any
 
 
 @dataclass
@@ -44,6 +47,9 @@ class FieldContext:
     session: Session
     case: Case | None
     actor: User | None
+    # Users a ``user`` field looked up, by username (the engine takes a handler from here
+    # instead of reading them again).
+    users: dict[str, Any] = field(default_factory=dict)
 
 
 GuardFn = Callable[[GuardContext], Msg | None]
@@ -82,20 +88,29 @@ EFFECTS: dict[str, EffectSpec] = {}
 # Who a ``notify`` effect tells: name → function of (session, case) giving the users.
 NOTIFY_TARGETS: dict[str, Callable[..., Any]] = {}
 
-# Modules that register the built-in names; imported on first use, not at import time.
-_BUILTIN_MODULES = ("mediation.workflow.builtins", "mediation.cases.rules",
-                    "mediation.jobs.effects", "mediation.documents.jobs",
-                    "mediation.notifications.delivery")
+# What a definition's ``[[rules]]`` may test in ``when``: the attributes of a case, as the
+# application registers them (:func:`case_attributes`).
+CASE_ATTRIBUTES: set[str] = set()
+
+# The application's list of the modules that register names (``MODULES``), imported on first
+# use, not at import time: the engine does not know them itself.
+PLUGINS = "mediation.plugins"
 _loaded = False
 
 
 def ensure_loaded() -> None:
-    """Import the modules that register the built-in guards, effects, anchors and fields."""
+    """Import the modules that register the guards, effects, anchors, fields and case
+    attributes a definition may name."""
     global _loaded
     if not _loaded:
-        for name in _BUILTIN_MODULES:
+        for name in importlib.import_module(PLUGINS).MODULES:
             importlib.import_module(name)
         _loaded = True
+
+
+def case_attributes(names: Iterable[str]) -> None:
+    """Register attributes of a case that rules may test."""
+    CASE_ATTRIBUTES.update(names)
 
 
 def guard(name: str, *, params: dict[str, bool] | None = None,

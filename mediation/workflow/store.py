@@ -39,6 +39,9 @@ class WorkflowMachine:
 
     def __init__(self, definition: Definition):
         self.definition = definition
+        # What the machine answered for each (state, trigger) asked so far: it never changes
+        # for a version, so each is asked once (None: the trigger cannot fire from there).
+        self._next: dict[tuple[str, str], str | None] = {}
         self.machine = Machine(
             model=None,
             states=list(definition.states),
@@ -53,12 +56,20 @@ class WorkflowMachine:
 
     def next_state(self, state: str, trigger: str) -> str:
         """Where ``trigger`` leads from ``state``; :class:`WrongState` if it cannot fire."""
-        holder = self._Holder(state)
+        key = (state, trigger)
         try:
-            self.machine.events[trigger].trigger(holder)
-        except (MachineError, KeyError) as exc:
-            raise WrongState(trigger) from exc
-        return holder.state
+            dest = self._next[key]
+        except KeyError:
+            holder = self._Holder(state)
+            try:
+                self.machine.events[trigger].trigger(holder)
+                dest = holder.state
+            except (MachineError, KeyError):
+                dest = None
+            self._next[key] = dest
+        if dest is None:
+            raise WrongState(trigger)
+        return dest
 
     def triggers(self, state: str) -> list[str]:
         """Triggers that may fire from ``state``, in the definition's order."""

@@ -118,7 +118,7 @@ def test_checkpoints_need_no_database_key_and_refuse_a_wrong_one(api: Api, tmp_p
     assert archive.read().problems == []
     # another key does not verify them
     other = Checkpoints.for_instance(tmp_path / "other", {
-        "MEDIATION_AUDIT_DIR": str(store.directory)})
+        "MEDIATION_AUDIT_DIR": str(store.directory)}, heads=api.rt.engine.cases.heads)
     with api.rt.db.session() as s, pytest.raises(FileExistsError):
         other.write(s)  # nor may it overwrite an existing checkpoint
     problems = Checkpoints.for_instance(tmp_path / "other", {

@@ -221,6 +221,7 @@ def mutate_truncate(conn: Connection, rng: random.Random) -> str | None:
         if isinstance(column.type, DateTime) and value is not None:
             value = datetime.fromisoformat(value)
         values[column.name] = value
+    values["chain_head"] = keep[-1].hash  # the head of what is left, as the row keeps it
     conn.execute(update(cases).where(cases.c.id == case_id).values(values))
     return f"truncate {cut} with counters lowered"
 

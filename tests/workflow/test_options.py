@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from mediation.auth.models import User
+from mediation.cases.fields import user_candidates
 from mediation.cases.models import Case
 from mediation.cases.permissions import can_see
-from mediation.workflow.builtins import user_candidates
 from mediation.workflow.registry import FIELD_TYPES, FieldContext
 from tests.factories import TODAY, USERS, World
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 02:11:53.429243
+Create Date: 2026-12-01 02:54:00.171934
 """
 
 from collections.abc import Sequence
@@ -114,6 +114,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.Column('accepted_at', sa.DateTime(), nullable=True),
+    sa.Column('chain_head', sa.String(length=64), nullable=True),
     sa.CheckConstraint("risk_level IN ('low', 'medium', 'high')", name=op.f('ck_cases_risk_level')),
     sa.CheckConstraint('version >= 1', name=op.f('ck_cases_version_positive')),
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_cases_assignee_id_users')),
@@ -291,6 +292,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('parties', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_parties_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_parties_name'), ['name'], unique=False)
 
     op.create_table('agreement_terms',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -437,6 +439,7 @@ def downgrade() -> None:
 
     op.drop_table('agreement_terms')
     with op.batch_alter_table('parties', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_parties_name'))
         batch_op.drop_index(batch_op.f('ix_parties_case_id'))
 
     op.drop_table('parties')
